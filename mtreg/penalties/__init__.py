@@ -32,7 +32,8 @@ def get_penalty(penalty, **options) -> Penalty:
     try:
         cls = REGISTRY[penalty]
     except KeyError:
-        raise ValueError(f"unknown penalty {penalty!r}; known penalties: {', '.join(sorted(REGISTRY))}") from None
+        known = ", ".join(sorted(REGISTRY))
+        raise ValueError(f"unknown penalty {penalty!r}; known penalties: {known}") from None
     try:
         return cls(**options)
     except TypeError as exc:

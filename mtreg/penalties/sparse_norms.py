@@ -10,6 +10,8 @@ so that ``alpha * Omega`` is scikit-learn's ``Lasso``/``ElasticNet`` per task, r
 """
 from __future__ import annotations
 
+import abc
+
 import numpy as np
 
 from .base import Penalty, check_l1_ratio
@@ -40,9 +42,9 @@ class _ElasticNetFamily(Penalty):
             raise ValueError(f"weights has {self.weights.shape[0]} entries but the design has {p} features")
         return self.weights
 
-    # the row (l21) or entry (l1) norms of W, shape (p,) or (p, K)
+    @abc.abstractmethod
     def _norms(self, W):
-        raise NotImplementedError
+        """Row (l21) or entry (l1) norms of W, shape (p,) or (p, K)."""
 
     def value(self, W: np.ndarray) -> float:
         w = self.feature_weights(W.shape[0])

@@ -30,6 +30,8 @@ class SolverRecord:
         Objective (non-convex) or gap (convex) after each check, possibly empty.
     solver : str
         Name of the solver that produced the record.
+    extra : dict
+        Model-specific output (e.g. the task-group membership matrix of SG-MTL).
     """
 
     coef: np.ndarray
@@ -41,3 +43,4 @@ class SolverRecord:
     objective: float
     history: np.ndarray = field(default_factory=lambda: np.empty(0))
     solver: str = "bcd"
+    extra: dict = field(default_factory=dict)

@@ -111,13 +111,8 @@ class Problem:
     def datafit(self, W: np.ndarray, b: np.ndarray | None = None) -> float:
         """``sum_k 1/(2 n_k) ||r_k||^2``."""
         R = self.residual(W, b)
-        return float(
-            sum(
-                R[self.task_ptr[k] : self.task_ptr[k + 1]] @ R[self.task_ptr[k] : self.task_ptr[k + 1]]
-                / (2 * (self.task_ptr[k + 1] - self.task_ptr[k]))
-                for k in range(self.n_tasks)
-            )
-        )
+        return float(sum(R[a:z] @ R[a:z] / (2 * (z - a))
+                         for a, z in zip(self.task_ptr[:-1], self.task_ptr[1:], strict=True)))
 
     def null_fit(self) -> tuple[float, np.ndarray, np.ndarray]:
         """Objective, intercepts and gradient at W = 0 (intercepts at their optimum)."""

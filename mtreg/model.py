@@ -1,0 +1,312 @@
+"""The model (data + penalty specification) and the :func:`fit` entry point.
+
+A :class:`MultiTaskModel` holds a :class:`~mtreg.design.TaskDesign` and a penalty; ``fit``
+scales the problem (mtreg/solvers/problem.py, the one place where scaling happens), hands it to
+a solver and wraps the record in :class:`~mtreg.results.MultiTaskResults`.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from patsy import EvalEnvironment
+
+from . import design as _design
+from .penalties import Penalty, get_penalty
+from .solvers import make_problem, to_original_scale
+
+__all__ = ["MultiTaskModel", "fit"]
+
+_FAMILIES = ("gaussian",)
+
+#: folds of the cross-validation that picks alpha when neither alpha nor alpha_frac is given
+DEFAULT_CV_FOLDS = 10
+
+
+def _check_positive_number(name, value, *, allow_zero=True):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    if not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
+    return value
+
+
+def _check_int(name, value, minimum=1):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+class MultiTaskModel:
+    """A multi-task regression model: a task design plus a penalty.
+
+    Parameters
+    ----------
+    endog : array-like of shape (N,) or (n, K)
+        Responses. 1-D with ``task`` labels: one long table of tasks (per-task designs);
+        2-D (n, K) without ``task``: K tasks sharing ``exog``.
+    exog : array-like, DataFrame or scipy.sparse matrix of shape (N, p) or (n, p)
+        Features (no constant column: per-task intercepts are fitted with ``fit_intercept``).
+    task : array-like of shape (N,), optional
+        Task label of every row of a 1-D ``endog``.
+    penalty : str or Penalty, default "group_lasso"
+        A name from :data:`mtreg.penalties.REGISTRY` or a penalty object.
+    fit_intercept : bool, default True
+        Fit an unpenalised intercept per task.
+    standardize : bool, default True
+        Scale features to unit (pooled within-task) variance before solving, as glmnet does;
+        coefficients are always reported on the original scale.
+    family : {"gaussian"}
+        Response distribution (the loss of each task is its mean squared error / 2).
+    missing : {"drop", "raise"}
+        Rows with missing values are dropped and counted per task, or raise an error.
+    feature_names, response_names : list of str, optional
+        Labels for array input.
+    **penalty_options
+        Hyperparameters of a named penalty, e.g. ``l1_ratio``.
+
+    See Also
+    --------
+    MultiTaskModel.from_formula, MultiTaskModel.from_arrays, fit
+    """
+
+    def __init__(self, endog, exog, task=None, *, penalty="group_lasso", fit_intercept=True,
+                 standardize=True, family="gaussian", missing="drop", feature_names=None,
+                 response_names=None, **penalty_options):
+        design = _design.from_endog_exog(endog, exog, task, feature_names=feature_names,
+                                         response_names=response_names, missing=missing)
+        self._init(design, penalty, penalty_options, fit_intercept=fit_intercept,
+                   standardize=standardize, family=family, missing=missing)
+
+    def _init(self, design, penalty, penalty_options, *, fit_intercept, standardize, family,
+              missing):
+        if not isinstance(fit_intercept, (bool, np.bool_)):
+            raise TypeError(f"fit_intercept must be True or False, got {fit_intercept!r}")
+        if not isinstance(standardize, (bool, np.bool_)):
+            raise TypeError(f"standardize must be True or False, got {standardize!r}")
+        if family not in _FAMILIES:
+            raise ValueError(f"unknown family {family!r}; available: {', '.join(_FAMILIES)}")
+        self.design = design
+        self.penalty: Penalty = get_penalty(penalty, **penalty_options)
+        self.fit_intercept = bool(fit_intercept)
+        self.standardize = bool(standardize)
+        self.family = family
+        self.missing = missing
+        self._problem = None
+
+    @classmethod
+    def _from_design(cls, design, **kwargs):
+        self = cls.__new__(cls)
+        penalty = kwargs.pop("penalty", "group_lasso")
+        options = {k: kwargs.pop(k) for k in list(kwargs)
+                   if k not in ("fit_intercept", "standardize", "family", "missing")}
+        kwargs.setdefault("fit_intercept", True)
+        kwargs.setdefault("standardize", True)
+        kwargs.setdefault("family", "gaussian")
+        kwargs.setdefault("missing", "drop")
+        self._init(design, penalty, options, **kwargs)
+        return self
+
+    @classmethod
+    def from_formula(cls, formula, data, task=None, *, missing="drop", eval_env=0, **kwargs):
+        """Build a model from a patsy formula over a DataFrame.
+
+        Parameters
+        ----------
+        formula : str
+            ``"y ~ x1 + C(g)"`` with a ``task`` column (long table, one design per task), or
+            ``"y1 + y2 ~ x1 + x2"`` without ``task`` (wide table: each response is a task and
+            all tasks share one design).
+        data : pandas.DataFrame
+        task : str, optional
+            Name of the task column of a long table.
+        missing : {"drop", "raise"}
+        eval_env : int or patsy.EvalEnvironment, default 0
+            Where names in the formula that are not columns are looked up: 0 is the caller.
+        **kwargs
+            ``penalty``, ``fit_intercept``, ``standardize``, ``family`` and penalty options.
+        """
+        if not isinstance(eval_env, EvalEnvironment):
+            eval_env = EvalEnvironment.capture(eval_env + 1)
+        design = _design.from_formula(formula, data, task=task, missing=missing, eval_env=eval_env)
+        return cls._from_design(design, missing=missing, **kwargs)
+
+    @classmethod
+    def from_arrays(cls, X_list, y_list, *, feature_names=None, task_names=None, **kwargs):
+        """Build a model from per-task arrays ``[(X_1, y_1), ...]`` given as two lists.
+
+        Parameters
+        ----------
+        X_list : list of array-like or scipy.sparse matrices, each (n_k, p)
+        y_list : list of array-like, each (n_k,)
+        feature_names, task_names : list of str, optional
+        **kwargs
+            ``penalty``, ``fit_intercept``, ``standardize``, ``family`` and penalty options.
+        """
+        design = _design.from_arrays(X_list, y_list, feature_names=feature_names,
+                                     task_names=task_names)
+        return cls._from_design(design, **kwargs)
+
+    # ------------------------------------------------------------------ numerics
+    @property
+    def problem(self):
+        """The centred, standardised numeric problem (built once, cached)."""
+        if self._problem is None:
+            d = self.design
+            self._problem = make_problem(d.X, d.y, d.task_ptr, shared=d.shared,
+                                         fit_intercept=self.fit_intercept,
+                                         standardize=self.standardize)
+        return self._problem
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_problem"] = None  # rebuilt on demand; do not pickle scaled copies of the data
+        return state
+
+    def alpha_max(self) -> float:
+        """Smallest alpha for which every coefficient is zero."""
+        return self.penalty.alpha_max(self.problem.null_fit()[2])
+
+    def fit(self, alpha=None, *, alpha_frac=None, tol=1e-6, max_iter=10_000, init=None):
+        """Fit the model.
+
+        Minimises, over W (p x K) and per-task intercepts b::
+
+            sum_k 1/(2 n_k) ||y_k - b_k - X_k w_k||^2 + alpha * Omega(W)
+
+        Parameters
+        ----------
+        alpha : float, optional
+            Penalty strength. Give ``alpha`` or ``alpha_frac``, not both. With neither, alpha is
+            chosen by 10-fold cross-validation (folds within tasks, ``random_state=0``) with
+            glmnet's 1-SE rule, and the summary says so (``results.cv`` keeps the CV).
+        alpha_frac : float in (0, 1], optional
+            ``alpha`` as a fraction of :meth:`alpha_max`.
+        tol : float, default 1e-6
+            Stop when the duality gap is below ``tol`` times the objective at W = 0.
+        max_iter : int, default 10000
+            Maximum number of epochs (passes over the features).
+        init : MultiTaskResults or array-like of shape (p, K), optional
+            Warm start: coefficients (original scale) to start from.
+
+        Returns
+        -------
+        MultiTaskResults
+        """
+        from .results import MultiTaskResults
+        from .solvers import get_solver
+
+        tol = _check_positive_number("tol", tol, allow_zero=False)
+        max_iter = _check_int("max_iter", max_iter)
+        if alpha is None and alpha_frac is None:
+            from .cv import cv_model
+
+            cvres = cv_model(self, n_folds=DEFAULT_CV_FOLDS, tol=tol, max_iter=max_iter)
+            res = cvres.results("1se")
+            res.alpha_selection = f"{DEFAULT_CV_FOLDS}-fold CV, 1-SE rule"
+            return res
+        alpha, amax = self._resolve_alpha(alpha, alpha_frac)
+        problem = self.problem
+        coef_init = self._coef_init(init)
+        solve = get_solver(self.penalty)
+        record = solve(problem, self.penalty, alpha, tol=tol, max_iter=max_iter,
+                       coef_init=coef_init)
+        coef, intercept = to_original_scale(problem, record.coef, record.intercept)
+        if not self.fit_intercept:
+            intercept = np.zeros_like(intercept)
+        self.tol, self.max_iter = tol, max_iter
+        return MultiTaskResults(self, coef, intercept, record, alpha=alpha, alpha_max=amax)
+
+    def _resolve_alpha(self, alpha, alpha_frac):
+        if alpha is not None and alpha_frac is not None:
+            raise ValueError("give alpha or alpha_frac, not both")
+        amax = None
+        if alpha is None:
+            frac = _check_positive_number("alpha_frac", alpha_frac, allow_zero=False)
+            amax = self.alpha_max()
+            if amax == 0:
+                raise ValueError("alpha_max is 0 (the responses are constant within every task): "
+                                 "give alpha instead of alpha_frac")
+            return frac * amax, amax
+        alpha = _check_positive_number("alpha", alpha)
+        try:
+            amax = self.alpha_max()
+        except ValueError:  # e.g. pure ridge: alpha_max is infinite
+            amax = np.inf
+        return alpha, amax
+
+    def _coef_init(self, init):
+        if init is None:
+            return None
+        from .results import MultiTaskResults
+
+        if isinstance(init, MultiTaskResults):
+            init = init.params.to_numpy()
+        W = np.asarray(init, dtype=np.float64)
+        shape = (self.design.n_features, self.design.n_tasks)
+        if W.shape != shape:
+            raise ValueError(f"init has shape {W.shape}; expected (n_features, n_tasks) = {shape}")
+        if not np.all(np.isfinite(W)):
+            raise ValueError("init contains NaN or inf")
+        return W * self.problem.x_scale[:, None]
+
+    def __repr__(self) -> str:
+        d = self.design
+        return (f"MultiTaskModel({d.response_names[0] if len(d.response_names) == 1 else 'Y'}, "
+                f"{d.n_tasks} tasks, {d.n_features} features, penalty={self.penalty!r})")
+
+
+def fit(formula, data=None, task=None, *, penalty="group_lasso", alpha=None, alpha_frac=None,
+        fit_intercept=True, standardize=True, family="gaussian", missing="drop", tol=1e-6,
+        max_iter=10_000, init=None, **penalty_options):
+    """Fit a sparse multi-task regression from a formula.
+
+    Minimises ``sum_k 1/(2 n_k) ||y_k - b_k - X_k w_k||^2 + alpha * Omega(W)`` over the
+    coefficients W (features x tasks) and per-task intercepts b.
+
+    Parameters
+    ----------
+    formula : str
+        patsy formula. With ``task``: ``"y ~ x1 + x2 + C(g)"`` over a long table, one
+        regression per task (tasks may have different numbers of rows). Without ``task``:
+        ``"y1 + y2 ~ x1 + x2"``, each response a task, all sharing one design.
+    data : pandas.DataFrame
+    task : str, optional
+        Name of the task column.
+    penalty : str or Penalty, default "group_lasso"
+        ``"lasso"`` (independent l1 per task) or ``"group_lasso"`` (l1/l2 over feature rows),
+        or a :class:`mtreg.penalties.Penalty` object.
+    alpha, alpha_frac : float, optional
+        Penalty strength, absolute or as a fraction of ``alpha_max``. With neither, alpha is
+        chosen by 10-fold cross-validation with the 1-SE rule (see :func:`mtreg.cv`).
+    fit_intercept : bool, default True
+        Per-task unpenalised intercepts.
+    standardize : bool, default True
+        glmnet's standardisation; coefficients are reported on the original scale.
+    family : {"gaussian"}
+    missing : {"drop", "raise"}
+        Drop rows with missing values (counted per task in the summary) or raise.
+    tol, max_iter, init
+        See :meth:`MultiTaskModel.fit`.
+    **penalty_options
+        Hyperparameters of the named penalty, e.g. ``l1_ratio=0.5`` for the elastic net.
+
+    Returns
+    -------
+    MultiTaskResults
+
+    Examples
+    --------
+    >>> import mtreg
+    >>> ds = mtreg.datasets.load_parkinsons()
+    >>> res = mtreg.fit(ds.formula, task="subject", data=ds.data, penalty="group_lasso")
+    >>> print(res.summary())  # doctest: +SKIP
+    """
+    model = MultiTaskModel.from_formula(formula, data, task=task, missing=missing,
+                                        eval_env=EvalEnvironment.capture(1),
+                                        penalty=penalty, fit_intercept=fit_intercept,
+                                        standardize=standardize, family=family,
+                                        **penalty_options)
+    return model.fit(alpha, alpha_frac=alpha_frac, tol=tol, max_iter=max_iter, init=init)
