@@ -7,6 +7,12 @@
 """
 from . import datasets, penalties
 from ._version import __version__
+from .cv import CVGridResults, CVResults
+from .cv import cv as cv
 from .model import MultiTaskModel, fit
+from .path import PathResults, select
+from .path import path as path
+from .results import MultiTaskResults
 
-__all__ = ["__version__", "fit", "MultiTaskModel", "penalties", "datasets"]
+__all__ = ["__version__", "fit", "cv", "path", "select", "MultiTaskModel", "MultiTaskResults",
+           "PathResults", "CVResults", "CVGridResults", "penalties", "datasets"]

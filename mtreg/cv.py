@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import inspect
 import numbers
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -136,8 +137,30 @@ def _check_fold_rows(design, foldid, n_folds):
         bad = np.flatnonzero(n_train < 2)
         if bad.size:
             k = bad[0]
-            raise ValueError(f"fold {f} leaves task {design.tasks[k]!r} with {n_train[k]} training "
+            raise ValueError(f"fold {f} leaves task {design.tasks.tolist()[k]!r} with {n_train[k]} training "
                              "row(s); every task needs at least 2 training rows in every fold")
+
+
+@dataclass(frozen=True)
+class _Arrays:
+    """The numeric part of a TaskDesign: what a worker needs (no patsy objects to pickle)."""
+
+    X: object
+    y: np.ndarray
+    task_ptr: np.ndarray
+    shared: bool
+
+    @classmethod
+    def of(cls, design):
+        return cls(design.X, design.y, design.task_ptr, design.shared)
+
+    @property
+    def n_tasks(self):
+        return len(self.task_ptr) - 1
+
+    @property
+    def n_features(self):
+        return self.X.shape[1]
 
 
 def _fold_errors(design, foldid, f, penalty, alphas, fit_intercept, standardize, tol, max_iter,
@@ -369,7 +392,8 @@ def cv_model(model: MultiTaskModel, *, n_folds=10, foldid=None, alphas=None, n_a
                            alphas=alphas, tol=tol, max_iter=max_iter)
     task_var = np.array([design.y[a:z].var() for a, z in
                          zip(design.task_ptr[:-1], design.task_ptr[1:], strict=True)])
-    jobs = (delayed(_fold_errors)(design, fold_rows, f, model.penalty, full.alphas,
+    arrays = _Arrays.of(design)
+    jobs = (delayed(_fold_errors)(arrays, fold_rows, f, model.penalty, full.alphas,
                                   model.fit_intercept, model.standardize, tol, max_iter, scoring,
                                   task_var) for f in range(F))
     out = Parallel(n_jobs=n_jobs)(jobs)

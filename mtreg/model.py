@@ -200,16 +200,16 @@ class MultiTaskModel:
 
         tol = _check_positive_number("tol", tol, allow_zero=False)
         max_iter = _check_int("max_iter", max_iter)
+        coef_init = self._coef_init(init)
         if alpha is None and alpha_frac is None:
             from .cv import cv_model
 
             cvres = cv_model(self, n_folds=DEFAULT_CV_FOLDS, tol=tol, max_iter=max_iter)
             res = cvres.results("1se")
-            res.alpha_selection = f"{DEFAULT_CV_FOLDS}-fold CV, 1-SE rule"
+            res.alpha_selection = f"{DEFAULT_CV_FOLDS}-fold CV, 1-SE rule (mtreg.cv)"
             return res
         alpha, amax = self._resolve_alpha(alpha, alpha_frac)
         problem = self.problem
-        coef_init = self._coef_init(init)
         solve = get_solver(self.penalty)
         record = solve(problem, self.penalty, alpha, tol=tol, max_iter=max_iter,
                        coef_init=coef_init)

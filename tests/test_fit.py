@@ -234,3 +234,36 @@ def test_main_job_prints_a_summary():
                          timeout=300)
     assert "total_UPDRS" in out.stdout and "Jitter_pct" in out.stdout
     assert "42" in out.stdout  # tasks
+
+
+def test_information_criteria_match_statsmodels_ols_at_tiny_alpha():
+    import statsmodels.api as sm
+
+    df = _long()
+    cols = [f"x{j}" for j in range(6)]
+    res = mtreg.fit("y ~ " + " + ".join(cols), task="task", data=df, penalty="lasso", alpha=1e-10,
+                    **TIGHT)
+    assert int(res.nnz.sum()) == 6 * 4
+    aic = bic = 0.0
+    for _, g in df.groupby("task"):
+        ols = sm.OLS(g["y"].to_numpy(), sm.add_constant(g[cols].to_numpy())).fit()
+        aic += ols.aic
+        bic += -2 * ols.llf
+    N = len(df)
+    const = N * (np.log(2 * np.pi) + 1)
+    assert res.aic == pytest.approx(aic - const, rel=1e-6)
+    assert res.bic == pytest.approx(bic - const + np.log(N) * (6 * 4 + 4), rel=1e-6)
+    assert res.ebic == pytest.approx(res.bic)  # every candidate selected: binom(pK, pK) = 1
+    sparse = mtreg.fit("y ~ " + " + ".join(cols), task="task", data=df, penalty="lasso", alpha_frac=0.3)
+    nnz, pk = int(sparse.nnz.sum()), 24
+    from scipy.special import comb
+    assert sparse.ebic - sparse.bic == pytest.approx(np.log(comb(pk, nnz)))
+
+
+def test_default_alpha_is_chosen_by_cv_with_the_1se_rule():
+    df = _long()
+    formula = "y ~ x0 + x1 + x2 + x3 + x4 + x5"
+    res = mtreg.fit(formula, task="task", data=df)
+    cvres = mtreg.cv(formula, task="task", data=df, n_folds=10, random_state=0)
+    assert res.alpha == pytest.approx(cvres.alpha_1se)
+    assert "10-fold CV, 1-SE rule" in res.summary().as_text()

@@ -39,7 +39,7 @@ def _long(seed=1, sizes=(25, 40, 31), p=8):
 
 def test_cv_matches_sklearn_multitask_lasso_cv():
     df, X, Y, formula = _wide()
-    sk = MultiTaskLassoCV(n_alphas=15, cv=KFold(5), tol=1e-12, max_iter=100_000).fit(X, Y)
+    sk = MultiTaskLassoCV(alphas=15, cv=KFold(5), tol=1e-12, max_iter=100_000).fit(X, Y)
     foldid = np.empty(len(X), dtype=int)
     for f, (_, test) in enumerate(KFold(5).split(X)):
         foldid[test] = f
