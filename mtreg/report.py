@@ -24,7 +24,8 @@ ZERO = "."
 NO_SE_NOTE = (
     "Regularised (penalised) estimates: no standard errors, t statistics or p-values are "
     "reported, because the penalty biases the estimates and selects the model from the same "
-    "data; use cross-validation, stability selection or a refit on held-out data for inference."
+    "data; for inference use mtreg.stability (stability selection) or "
+    "res.refit(method='multisplit') (p-values valid after selection)."
 )
 
 

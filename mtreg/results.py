@@ -265,6 +265,16 @@ class MultiTaskResults:
         """Extended BIC (Chen & Chen 2008, gamma = 0.5)."""
         return float(self._criteria["ebic"])
 
+    def refit(self, method="split", **options):
+        """Post-selection estimates on the selected support (see :func:`mtreg.inference.refit`).
+
+        ``method="split"`` (sample splitting), ``"multisplit"`` (Meinshausen, Meier & Bühlmann
+        2009) or ``"relaxed"`` (no valid inference). Returns a ``RefitResults``.
+        """
+        from .inference import refit
+
+        return refit(self, method, **options)
+
     def task_table(self) -> pd.DataFrame:
         """Per-task statistics.
 
