@@ -3,10 +3,18 @@ import numpy as np
 import pytest
 from scipy.optimize import minimize
 
-from mtreg.penalties import REGISTRY, GroupLasso, Lasso, Penalty, get_penalty
+from mtreg.penalties import REGISTRY, GroupLasso, Lasso, Op, Penalty, get_penalty
 from mtreg.penalties.base import require
 
 NAMES = sorted(REGISTRY)
+#: penalties with the elastic-net hyperparameters (l1_ratio, weights) and a prox
+ENET = ["group_lasso", "lasso"]
+#: arguments for penalties that have no default instance
+REQUIRED = {"gengl": {"components": [[Op("F", "C"), Op("F", "F2")], [Op("F", "F")]]}}
+
+
+def _default(name):
+    return REGISTRY[name](**REQUIRED.get(name, {}))
 
 
 def _instances(name):
@@ -22,7 +30,56 @@ def W():
     return W
 
 
+def _coef_like(pen, rng, p=4, K=3):
+    """A random argument of ``pen.value``: (p, K), or (h, p, K) for penalties on h components."""
+    h = getattr(pen, "n_components", 1)
+    return rng.standard_normal((h, p, K) if h > 1 else (p, K))
+
+
+# ------------------------------------------------------------ every registered penalty
 @pytest.mark.parametrize("name", NAMES)
+def test_registered_penalty_conformance(name):
+    """What every penalty promises: a value that is 0 at 0, convex when it says so, positively
+    homogeneous when convex, hyperparameters that rebuild it, and a solver that exists."""
+    from mtreg.solvers import SOLVERS
+
+    rng = np.random.default_rng(1)
+    pen = _default(name)
+    assert pen.name == name
+    A, B = _coef_like(pen, rng), _coef_like(pen, rng)
+    assert pen.value(np.zeros_like(A)) == 0.0
+    assert np.isfinite(pen.value(A)) and pen.value(A) > 0
+    if pen.is_convex:
+        assert pen.value(0.5 * (A + B)) <= 0.5 * (pen.value(A) + pen.value(B)) + 1e-12
+        assert pen.value(2.5 * A) == pytest.approx(2.5 * pen.value(A))
+    assert type(pen)(**pen.params()) == pen
+    assert pen.solver in SOLVERS
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_registered_penalty_fits_end_to_end(name):
+    """Every penalty fits through mtreg.fit on a small long table, with finite coefficients."""
+    import pandas as pd
+
+    import mtreg
+
+    rng = np.random.default_rng(2)
+    frames = []
+    for k in range(6):
+        X = rng.standard_normal((20, 5))
+        frames.append(pd.DataFrame(X, columns=[f"x{j}" for j in range(5)]).assign(
+            y=X[:, 0] * (1 + k % 2) - X[:, 1] + 0.3 * rng.standard_normal(20), task=k))
+    df = pd.concat(frames, ignore_index=True)
+    res = mtreg.fit("y ~ x0 + x1 + x2 + x3 + x4", task="task", data=df, penalty=_default(name),
+                    alpha=0.05)
+    assert res.params.shape == (5, 6)
+    assert np.all(np.isfinite(res.params.to_numpy()))
+    assert np.abs(res.params.loc["x0"]).sum() > 0
+    assert name in res.summary().as_text() or type(res.penalty).__name__ in res.summary().as_text()
+
+
+# ------------------------------------------------------------ elastic-net family
+@pytest.mark.parametrize("name", ENET)
 def test_value_is_zero_at_zero_and_positive_homogeneous_l1_part(name, W):
     for pen in _instances(name):
         assert pen.value(np.zeros_like(W)) == 0.0
@@ -31,7 +88,7 @@ def test_value_is_zero_at_zero_and_positive_homogeneous_l1_part(name, W):
             assert np.isclose(pen.value(3.0 * W), 3.0 * pen.value(W))
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", ENET)
 def test_prox_minimises_its_objective(name, W):
     """prox(V, s) = argmin_U 1/2 ||U - V||^2 + s * Omega(U), checked by numerical minimisation."""
     step = 0.7
@@ -47,7 +104,7 @@ def test_prox_minimises_its_objective(name, W):
         assert obj(P.ravel()) <= best.fun + 1e-8
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", ENET)
 def test_kkt_violation_vanishes_at_prox_fixed_point(name, W):
     # U = prox(V, s) <=> (V - U)/s in dOmega(U): with G = (V - U)/s the KKT violation is 0 at alpha=1
     step = 0.5
@@ -59,7 +116,7 @@ def test_kkt_violation_vanishes_at_prox_fixed_point(name, W):
         assert np.max(pen.kkt_violation(U + 0.3, G, 1.0)) > 1e-3
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", ENET)
 def test_alpha_max_is_where_prox_of_gradient_vanishes(name, W):
     # W = 0 is optimal for 1/2||U - G0||^2 + alpha*Omega(U) iff alpha >= alpha_max(G0)
     for pen in _instances(name):
@@ -88,7 +145,7 @@ def test_group_lasso_value_matches_definition(W):
 
 
 def test_registry_errors():
-    with pytest.raises(ValueError, match="unknown penalty 'lassoo'.*group_lasso.*lasso"):
+    with pytest.raises(ValueError, match="unknown penalty 'lassoo'; known penalties: .*group_lasso.*lasso"):
         get_penalty("lassoo")
     with pytest.raises(ValueError, match=r"l1_ratio must lie in \[0, 1\], got 1.5"):
         get_penalty("lasso", l1_ratio=1.5)

@@ -2,12 +2,19 @@
 from __future__ import annotations
 
 from .base import Penalty
+from .gengl import RMTFL, SSMTL, GenGL, GenGLGroupLasso, GroupFused, MeTaG, Op
 from .sparse_norms import GroupLasso, Lasso
 
 #: name -> penalty class; adding a penalty = one module + one entry here
 REGISTRY: dict[str, type[Penalty]] = {
     "lasso": Lasso,
     "group_lasso": GroupLasso,
+    "gengl": GenGL,
+    "gengl_group_lasso": GenGLGroupLasso,
+    "metag": MeTaG,
+    "rmtfl": RMTFL,
+    "ssmtl": SSMTL,
+    "group_fused": GroupFused,
 }
 
 
@@ -40,4 +47,5 @@ def get_penalty(penalty, **options) -> Penalty:
         raise TypeError(f"penalty {penalty!r}: {exc}") from None
 
 
-__all__ = ["Penalty", "Lasso", "GroupLasso", "REGISTRY", "get_penalty"]
+__all__ = ["Penalty", "Lasso", "GroupLasso", "GenGL", "Op", "GenGLGroupLasso", "MeTaG", "RMTFL", "SSMTL",
+           "GroupFused", "REGISTRY", "get_penalty"]

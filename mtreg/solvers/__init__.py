@@ -14,6 +14,7 @@ from .problem import Problem, make_problem, to_original_scale
 #: solver name -> "module:function" (imported lazily, so a penalty module never imports kernels)
 SOLVERS = {
     "bcd": "mtreg.solvers.bcd:solve",
+    "spg": "mtreg.solvers.spg:solve",
 }
 
 

@@ -1,0 +1,156 @@
+# Kernels of the smoothing proximal gradient solver for GenGL (mtreg/solvers/spg.py).
+#
+# Nesterov smoothing (Chen, Lin, Kim, Carbonell & Xing, Ann. Appl. Stat. 2012): with the rows of
+# z = D v grouped (group g = rows group_ptr[g]:group_ptr[g + 1]) and weights c_g >= 0,
+#
+#     Omega(v)  = sum_g c_g ||z_g||_2 = max_{||beta_g|| <= 1} sum_g c_g beta_g^T z_g
+#     f_mu(v)   = max_{||beta_g|| <= 1} sum_g (c_g beta_g^T z_g - mu/2 ||beta_g||^2)
+#     grad f_mu = D^T (c * beta*),  beta*_g = S(c_g z_g / mu),
+#
+# S the projection onto the unit l2 ball. ``smooth_grad`` does this for one operation of one
+# component without forming D (the sparse D of mtreg.penalties.gengl serves Omega and tests): the
+# partitions are given as groups of members (plus index, minus index or -1), so the group
+# (g1, g2) is the vector of entries W[f+, t+] - W[f+, t-] - W[f-, t+] + W[f-, t-] over its members;
+# D^T (c beta*) is accumulated straight into the gradient. One pass, no temporary.
+#
+# ``prox_components`` is the exact proximal operator of the operations that are separable
+# within a component: an element-wise l1 term (t_elem) composed with one group l2 term (t_group)
+# over rows (kind 1), columns (kind 2) or the whole component (kind 3). The prox of
+# t1 ||.||_1 + t2 ||.||_2 on one group is the group shrinkage of the soft-thresholded group.
+#
+# Kernels never print, never allocate and run without the GIL; the scaling (c_g = alpha * gamma
+# * weight / phi^(decay l), thresholds divided by the Lipschitz constant) is done in spg.py.
+from libc.math cimport sqrt
+
+
+cdef inline double _soft(double x, double t) noexcept nogil:
+    if x > t:
+        return x - t
+    if x < -t:
+        return x + t
+    return 0.0
+
+
+def prox_components(double[:, :, ::1] V, const double[::1] t_elem, const double[::1] t_group,
+                    const int[::1] kind):
+    """In place: ``V[l] <- prox of t_elem[l] ||.||_1 + t_group[l] ||.||_{group kind[l]}``.
+
+    Parameters
+    ----------
+    V : (h, p, K) components.
+    t_elem : (h,) l1 thresholds.
+    t_group : (h,) group thresholds.
+    kind : (h,) 0 none, 1 rows (features), 2 columns (tasks), 3 the whole component.
+    """
+    cdef Py_ssize_t h = V.shape[0], p = V.shape[1], K = V.shape[2]
+    cdef Py_ssize_t l, j, k
+    cdef double t1, t2, nrm, s
+    with nogil:
+        for l in range(h):
+            t1 = t_elem[l]
+            t2 = t_group[l]
+            if t1 > 0:
+                for j in range(p):
+                    for k in range(K):
+                        V[l, j, k] = _soft(V[l, j, k], t1)
+            if t2 <= 0 or kind[l] == 0:
+                continue
+            if kind[l] == 1:
+                for j in range(p):
+                    nrm = 0.0
+                    for k in range(K):
+                        nrm += V[l, j, k] * V[l, j, k]
+                    nrm = sqrt(nrm)
+                    s = 1.0 - t2 / nrm if nrm > t2 else 0.0
+                    for k in range(K):
+                        V[l, j, k] *= s
+            elif kind[l] == 2:
+                for k in range(K):
+                    nrm = 0.0
+                    for j in range(p):
+                        nrm += V[l, j, k] * V[l, j, k]
+                    nrm = sqrt(nrm)
+                    s = 1.0 - t2 / nrm if nrm > t2 else 0.0
+                    for j in range(p):
+                        V[l, j, k] *= s
+            else:
+                nrm = 0.0
+                for j in range(p):
+                    for k in range(K):
+                        nrm += V[l, j, k] * V[l, j, k]
+                nrm = sqrt(nrm)
+                s = 1.0 - t2 / nrm if nrm > t2 else 0.0
+                for j in range(p):
+                    for k in range(K):
+                        V[l, j, k] *= s
+
+
+cdef inline double _entry(const double* W, Py_ssize_t K, long long fp, long long fm, long long tp,
+                          long long tm) noexcept nogil:
+    """W[fp, tp] - W[fp, tm] - W[fm, tp] + W[fm, tm] (terms with a -1 index dropped); W (p, K)."""
+    cdef double v = W[fp * K + tp]
+    if tm >= 0:
+        v -= W[fp * K + tm]
+    if fm >= 0:
+        v -= W[fm * K + tp]
+        if tm >= 0:
+            v += W[fm * K + tm]
+    return v
+
+
+cdef inline void _scatter(double* G, Py_ssize_t K, double v, long long fp, long long fm, long long tp,
+                          long long tm) noexcept nogil:
+    """The adjoint of ``_entry``: G += v at the same four places with the same signs."""
+    G[fp * K + tp] += v
+    if tm >= 0:
+        G[fp * K + tm] -= v
+    if fm >= 0:
+        G[fm * K + tp] -= v
+        if tm >= 0:
+            G[fm * K + tm] += v
+
+
+def smooth_grad(const double[:, ::1] W, double[:, ::1] G,
+                const long long[::1] fptr, const long long[::1] fplus, const long long[::1] fminus,
+                const long long[::1] tptr, const long long[::1] tplus, const long long[::1] tminus,
+                double c, double mu):
+    """``G += D_o^T (c beta*)`` for one operation o on one component W (p, K); ``(f_mu, Omega)``.
+
+    Parameters
+    ----------
+    W : (p, K) the component.
+    G : (p, K) accumulates the gradient of the smoothed term.
+    fptr, fplus, fminus : feature partition: group i has members fptr[i]:fptr[i + 1], member m
+        the row combination ``W[fplus[m]] - W[fminus[m]]`` (``fminus[m] = -1``: none).
+    tptr, tplus, tminus : the same over tasks (columns).
+    c : weight of the operation (alpha included), mu : smoothing parameter.
+    """
+    cdef Py_ssize_t g1, g2, a1, a2
+    cdef Py_ssize_t n1 = fptr.shape[0] - 1, n2 = tptr.shape[0] - 1
+    cdef double v, nrm, s, fmu = 0.0, omega = 0.0
+    cdef Py_ssize_t K = W.shape[1]
+    cdef const double* Wp = &W[0, 0]
+    cdef double* Gp = &G[0, 0]
+    with nogil:
+        for g1 in range(n1):
+            for g2 in range(n2):
+                nrm = 0.0
+                for a1 in range(fptr[g1], fptr[g1 + 1]):
+                    for a2 in range(tptr[g2], tptr[g2 + 1]):
+                        v = _entry(Wp, K, fplus[a1], fminus[a1], tplus[a2], tminus[a2])
+                        nrm += v * v
+                nrm = sqrt(nrm)
+                omega += c * nrm
+                if c * nrm > mu:
+                    fmu += c * nrm - 0.5 * mu
+                    s = c / nrm
+                else:
+                    fmu += c * c * nrm * nrm / (2.0 * mu)
+                    s = c * c / mu
+                if s * nrm == 0.0:
+                    continue
+                for a1 in range(fptr[g1], fptr[g1 + 1]):
+                    for a2 in range(tptr[g2], tptr[g2 + 1]):
+                        v = s * _entry(Wp, K, fplus[a1], fminus[a1], tplus[a2], tminus[a2])
+                        _scatter(Gp, K, v, fplus[a1], fminus[a1], tplus[a2], tminus[a2])
+    return fmu, omega

@@ -1,0 +1,265 @@
+"""GenGL penalties (mtreg/penalties/gengl.py) and the SPG solver (mtreg/solvers/spg.py)."""
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import mtreg
+from mtreg import penalties
+from mtreg.penalties.gengl import (
+    RMTFL,
+    SSMTL,
+    GenGL,
+    GenGLGroupLasso,
+    GroupFused,
+    MeTaG,
+    Op,
+    partition_operator,
+)
+from mtreg.simulate_gengl import gengl_scenarios
+from mtreg.solvers import spg
+from mtreg.solvers.problem import make_problem
+
+
+# ------------------------------------------------------------------ direct formulas
+def _l21(W):
+    return np.linalg.norm(W, axis=1).sum()
+
+
+def _colfuse(W):
+    K = W.shape[1]
+    return sum(np.linalg.norm(W[:, j] - W[:, k]) for j in range(K) for k in range(j + 1, K))
+
+
+def _elemfuse(W):
+    K = W.shape[1]
+    return sum(np.abs(W[:, j] - W[:, k]).sum() for j in range(K) for k in range(j + 1, K))
+
+
+RNG = np.random.default_rng(0)
+P, K = 7, 5
+
+
+def test_group_lasso_preset_equals_core():
+    W = RNG.normal(size=(P, K))
+    pen = GenGLGroupLasso(gamma=1.7)
+    assert pen.value(W) == pytest.approx(1.7 * penalties.GroupLasso().value(W), rel=1e-12)
+    assert pen.solver == "bcd" and pen.kernel == "l21"
+    np.testing.assert_allclose(pen.feature_weights(P), 1.7)
+
+
+def test_metag_preset():
+    Ws = RNG.normal(size=(3, P, K))
+    pen = MeTaG(n_components=3, gamma=0.8, phi=5.0)
+    direct = sum(0.8 / 5.0 ** (l + 1) * _colfuse(Ws[l]) for l in range(3))
+    assert pen.value(Ws) == pytest.approx(direct, rel=1e-12)
+    assert pen.solver == "spg"
+
+
+def test_rmtfl_preset():
+    Ws = RNG.normal(size=(2, P, K))
+    pen = RMTFL(rows=0.3, cols=2.0)
+    direct = 0.3 * _l21(Ws[0]) + 2.0 * _l21(Ws[1].T)
+    assert pen.value(Ws) == pytest.approx(direct, rel=1e-12)
+
+
+def test_ssmtl_preset():
+    Ws = RNG.normal(size=(2, P, K))
+    g1, g2, phi = 0.7, 1.3, 2.0
+    pen = SSMTL(gamma1=g1, gamma2=g2, phi=phi)
+    direct = sum(g1 / phi ** l * _colfuse(Ws[l - 1]) + g2 * phi ** l * _l21(Ws[l - 1])
+                 + g1 * phi ** l * _elemfuse(Ws[l - 1]) + g2 / phi ** l * np.abs(Ws[l - 1]).sum()
+                 for l in (1, 2))
+    assert pen.value(Ws) == pytest.approx(direct, rel=1e-12)
+    assert pen.value_direct(Ws) == pytest.approx(direct, rel=1e-12)
+
+
+def test_group_fused_preset():
+    W = RNG.normal(size=(P, K))
+    pen = GroupFused(sparsity=0.4, gamma=2.0)
+    assert pen.value(W) == pytest.approx(2.0 * (_colfuse(W) + 0.4 * _l21(W)), rel=1e-12)
+
+
+@pytest.mark.parametrize("f", ["C", "F", "F2"])
+@pytest.mark.parametrize("t", ["C", "F", "F2"])
+def test_operator_value_matches_partitions(f, t):
+    """Omega from the sparse operator equals the sum over partition members (eq. 7)."""
+    W = RNG.normal(size=(P, K))
+    pen = GenGL([[Op(f, t, weight=1.5, decay=0)]])
+    M1, _ = partition_operator(f, P)
+    M2, _ = partition_operator(t, K)
+    groups1 = [M1.toarray()] if f == "C" else list(M1.toarray()[:, None, :])
+    groups2 = [M2.toarray()] if t == "C" else list(M2.toarray()[:, None, :])
+    direct = sum(np.linalg.norm(a @ W @ b.T) for a in groups1 for b in groups2)
+    assert pen.value(W) == pytest.approx(1.5 * direct, rel=1e-12)
+    assert pen.value_direct(W) == pytest.approx(1.5 * direct, rel=1e-12)
+
+
+@pytest.mark.parametrize("f,t,n_groups,size,nnz_row", [
+    ("F", "C", P, K, 1), ("F", "F", P * K, 1, 1), ("C", "F", K, P, 1), ("C", "C", 1, P * K, 1),
+    ("C", "F2", K * (K - 1) // 2, P, 2), ("F", "F2", P * K * (K - 1) // 2, 1, 2),
+    ("F2", "C", P * (P - 1) // 2, K, 2), ("F2", "F2", P * (P - 1) // 2 * K * (K - 1) // 2, 1, 4),
+])
+def test_operator_shapes_and_sparsity(f, t, n_groups, size, nnz_row):
+    pen = GenGL([[Op(f, t)], [Op("F", "F")]])
+    D, ptr, coef, opidx = pen.operator(P, K, select=(0,))
+    assert sp.issparse(D)
+    assert D.shape == (n_groups * size, 2 * P * K)
+    assert ptr.size == n_groups + 1 and np.all(np.diff(ptr) == size)
+    assert np.all(np.diff(D.indptr) == nnz_row)
+    assert D[:, P * K:].nnz == 0  # acts on the first component only
+    np.testing.assert_allclose(coef, 1 / 2.0)  # gamma / phi^1
+
+
+def test_validation():
+    with pytest.raises(ValueError, match="features"):
+        Op("X", "C")
+    with pytest.raises(ValueError, match="shape"):
+        SSMTL().value(np.zeros((P, K)))
+    with pytest.raises(ValueError, match="n_components"):
+        MeTaG(n_components=0)
+
+
+def test_alpha_max():
+    G = RNG.normal(size=(P, K))
+    assert GenGLGroupLasso().alpha_max(G) == pytest.approx(np.linalg.norm(G, axis=1).max())
+    assert RMTFL(cols=2.0).alpha_max(G) == pytest.approx(
+        max(np.linalg.norm(G, axis=1).max(), np.linalg.norm(G, axis=0).max() / 2))
+    assert MeTaG().alpha_max(G) == np.inf
+
+
+# ------------------------------------------------------------------ solver
+def _admm(problem, penalty, alpha, n_iter=6000, rho=1.0):
+    """Slow numpy reference: ADMM on z = D v with the dense operator (small problems only)."""
+    p, K, h = problem.n_features, problem.n_tasks, penalty.n_components
+    D, ptr, coef, _ = penalty.operator(p, K)
+    D = D.toarray()
+    n = p * K * h
+    H = np.zeros((n, n))
+    q = np.zeros(n)
+    for k in range(K):
+        Xk, yk = np.asarray(problem.task_X(k)), problem.task_y(k)
+        idx = [l * p * K + np.arange(p) * K + k for l in range(h)]
+        for a in range(h):
+            q[idx[a]] += Xk.T @ yk / len(yk)
+            for b in range(h):
+                H[np.ix_(idx[a], idx[b])] += Xk.T @ Xk / len(yk)
+    M = np.linalg.pinv(H + rho * D.T @ D)
+    z = np.zeros(D.shape[0])
+    u = np.zeros_like(z)
+    w = np.repeat(alpha * coef / rho, np.diff(ptr))
+    for _ in range(n_iter):
+        v = M @ (q + rho * D.T @ (z - u))
+        a = D @ v + u
+        nr = np.repeat(np.sqrt(np.add.reduceat(a * a, ptr[:-1])), np.diff(ptr))
+        z = a * np.maximum(1 - w / np.maximum(nr, 1e-300), 0)
+        u = a - z
+    V = v.reshape(h, p, K)
+    return problem.datafit(V.sum(0)) + alpha * penalty.value(V)
+
+
+@pytest.fixture(scope="module")
+def small_problem():
+    rng = np.random.default_rng(1)
+    p, K, n = 6, 5, 9
+    X = rng.normal(size=(K * n, p))
+    W = rng.normal(size=(p, K))
+    W[3:] = 0
+    W[:, 3:] = W[:, [0]]
+    y = np.einsum("knp,pk->kn", X.reshape(K, n, p), W).ravel() + 0.1 * rng.normal(size=K * n)
+    return X, y, np.arange(K + 1) * n
+
+
+@pytest.mark.parametrize("penalty,alpha", [
+    (SSMTL(), 0.05), (MeTaG(), 0.05), (RMTFL(), 0.1), (GroupFused(sparsity=0.5), 0.05),
+    (GenGL([[Op("F", "C"), Op("C", "F")], [Op("F2", "F2"), Op("C", "C")]]), 0.05),
+])
+def test_spg_matches_admm_reference(small_problem, penalty, alpha):
+    prob = make_problem(*small_problem, shared=False)
+    ref = _admm(prob, penalty, alpha)
+    rec = spg.solve(prob, penalty, alpha, tol=1e-8, max_iter=50_000)
+    assert rec.converged
+    assert rec.objective == pytest.approx(ref, rel=1e-4)
+    Ws = np.stack(rec.extra["components"])
+    assert rec.objective == pytest.approx(prob.datafit(Ws.sum(0)) + alpha * penalty.value(Ws), rel=1e-12)
+    np.testing.assert_allclose(rec.coef, Ws.sum(0))
+    assert rec.extra["U"].shape[1] == prob.n_tasks and np.all(rec.extra["U"].sum(0) == 1)
+
+
+def test_spg_gl_preset_equals_bcd_group_lasso():
+    from mtreg.solvers import bcd
+
+    data, _ = gengl_scenarios("gl", n_samples=30, seed=2)
+    X = data.filter(like="x").to_numpy()
+    prob = make_problem(X, data.y.to_numpy(), np.arange(11) * 30, shared=False)
+    ref = bcd.solve(prob, penalties.GroupLasso(), 0.1, tol=1e-12, max_iter=100_000)
+    rec = spg.solve(prob, GenGLGroupLasso(), 0.1, tol=1e-11, max_iter=100_000)
+    assert rec.objective == pytest.approx(ref.objective, rel=1e-5)
+    np.testing.assert_allclose(rec.coef, ref.coef, atol=1e-5 * np.abs(ref.coef).max())
+
+
+def test_spg_shared_and_sparse_designs(small_problem):
+    """Shared X, and sparse X whose intercepts are solved inline, reach the dense optimum."""
+    X, y, ptr = small_problem
+    pen, alpha = SSMTL(), 0.05
+    dense = spg.solve(make_problem(X, y, ptr, shared=False), pen, alpha, tol=1e-9, max_iter=50_000)
+    sparse = spg.solve(make_problem(sp.csc_matrix(X), y, ptr, shared=False), pen, alpha, tol=1e-9,
+                       max_iter=50_000)
+    assert sparse.objective == pytest.approx(dense.objective, rel=1e-4)
+    assert np.any(sparse.intercept != 0)
+    n = ptr[1]
+    Y = y.reshape(-1, n)  # tasks sharing the first task's X
+    shared = make_problem(X[:n], Y.ravel(), ptr, shared=True)
+    stacked = make_problem(np.tile(X[:n], (len(ptr) - 1, 1)), Y.ravel(), ptr, shared=False)
+    a = spg.solve(shared, pen, alpha, tol=1e-9, max_iter=50_000)
+    b = spg.solve(stacked, pen, alpha, tol=1e-9, max_iter=50_000)
+    assert a.objective == pytest.approx(b.objective, rel=1e-6)
+
+
+def test_spg_warm_start_and_errors(small_problem):
+    prob = make_problem(*small_problem, shared=False)
+    rec = spg.solve(prob, SSMTL(), 0.05, tol=1e-8, max_iter=50_000)
+    warm = spg.solve(prob, SSMTL(), 0.05, tol=1e-8, max_iter=50_000,
+                     coef_init=np.stack(rec.extra["components"]))
+    assert warm.n_iter < rec.n_iter
+    with pytest.raises(TypeError, match="GenGL"):
+        spg.solve(prob, penalties.GroupLasso(), 0.1)
+    with pytest.raises(ValueError, match="coef_init"):
+        spg.solve(prob, SSMTL(), 0.1, coef_init=np.zeros(3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(Warning, match="max_iter"):
+            spg.solve(prob, SSMTL(), 0.05, tol=1e-12, max_iter=20)
+
+
+def test_task_clusters():
+    W = np.array([[1.0, 1.0, 2.0, 1.0], [0.0, 0.0, 1.0, 1e-6]])
+    U = spg.task_clusters(W)
+    np.testing.assert_array_equal(U, [[1, 1, 0, 1], [0, 0, 1, 0]])
+
+
+def test_fit_through_registry():
+    data, W = gengl_scenarios("metag", n_samples=20, seed=3)
+    data = data[data.task.isin([f"t{t:02d}" for t in (1, 2, 17, 18, 25, 26)])]
+    formula = "y ~ " + " + ".join(f"x{j}" for j in range(1, 101))
+    res = mtreg.fit(formula, task="task", data=data, penalty="ssmtl", alpha=0.05, tol=1e-5)
+    assert res.record.solver == "spg"
+    assert len(res.record.extra["components"]) == 2
+    res = mtreg.fit(formula, task="task", data=data, penalty="gengl_group_lasso", alpha=0.05)
+    assert res.record.solver == "bcd"
+
+
+def test_scenarios():
+    for name, (p, m) in {"gl": (80, 10), "metag": (100, 32), "rmtfl": (200, 30)}.items():
+        data, W = gengl_scenarios(name, seed=0)
+        assert W.shape == (p, m) and data.shape == (50 * m, p + 2)
+        assert np.allclose(np.sum(W.attrs["components"], axis=0), W.to_numpy())
+    _, W = gengl_scenarios("metag", seed=0)
+    W1, W2 = W.attrs["components"]
+    assert (np.abs(W1).sum(1) > 0).sum() == 10 and np.all(W2[:, :16] == 0)
+    assert np.all(W2[:, 16:24] == W2[:, [16]])
+    _, W = gengl_scenarios("rmtfl", seed=0)
+    assert np.all(W.attrs["components"][1][:, :20] == 0)
+    with pytest.raises(ValueError, match="scenario"):
+        gengl_scenarios("nope")
