@@ -265,6 +265,20 @@ class MultiTaskResults:
         """Extended BIC (Chen & Chen 2008, gamma = 0.5)."""
         return float(self._criteria["ebic"])
 
+    def report(self, path, cv=None):
+        """Write a self-contained HTML report (summary, tables, clusters, CV curve, heat map).
+
+        Parameters
+        ----------
+        path : str or path-like
+            The HTML file to write.
+        cv : CVResults, optional
+            A cross-validation to draw (defaults to ``self.cv`` when alpha was chosen by CV).
+        """
+        from .html_report import write_report
+
+        return write_report(self, path, cv=cv)
+
     def refit(self, method="split", **options):
         """Post-selection estimates on the selected support (see :func:`mtreg.inference.refit`).
 
