@@ -220,7 +220,7 @@ def task_table_strings(table: pd.DataFrame) -> pd.DataFrame:
 
 def build_summary(title: str, pairs, task_table: pd.DataFrame | None,
                   coef: np.ndarray, feature_names, task_names, notes=(),
-                  max_cols: int = MAX_TASK_COLUMNS) -> MultiTaskSummary:
+                  max_cols: int = MAX_TASK_COLUMNS, extra_tables=()) -> MultiTaskSummary:
     """Assemble the summary: header pairs, per-task table, coefficient blocks, notes.
 
     Parameters
@@ -237,6 +237,9 @@ def build_summary(title: str, pairs, task_table: pd.DataFrame | None,
         Lines appended below the tables.
     max_cols : int
         Most task columns per coefficient block.
+    extra_tables : sequence of (str, DataFrame)
+        Model-specific tables (e.g. the support of each component), placed after the per-task
+        table; the string heads the stub column.
 
     Returns
     -------
@@ -249,6 +252,9 @@ def build_summary(title: str, pairs, task_table: pd.DataFrame | None,
     if task_table is not None:
         tt = _with_stub_header(task_table_strings(task_table), "task")
         smry.add_df(tt, index=False, header=True, align=_stub_align(tt))
+    for name, table in extra_tables:
+        et = _with_stub_header(table.astype(str), name)
+        smry.add_df(et, index=False, header=True, align=_stub_align(et))
     task_names = list(task_names)
     blocks = column_blocks(len(task_names), max_cols)
     frame = sparse_coef_frame(coef, feature_names, task_names)

@@ -26,6 +26,9 @@ from .report import SupportTable
 __all__ = ["MultiTaskResults", "SupportTable"]
 
 
+_MAX_TASK_COLUMNS = report.MAX_TASK_COLUMNS  # (the class defines a method named report)
+
+
 class MultiTaskResults:
     """Results of fitting a :class:`~mtreg.model.MultiTaskModel`.
 
@@ -146,6 +149,31 @@ class MultiTaskResults:
         (Zou, Hastie & Tibshirani 2007); the intercept is not counted (as in statsmodels).
         """
         return self.nnz.rename("df_model")
+
+    @cached_property
+    def components(self) -> dict:
+        """Additive components of W (models with ``W = W_1 + ... + W_h``), original scale.
+
+        A dict ``name -> DataFrame`` (features x tasks) whose values sum to :attr:`params`; empty
+        for models without components. Dirty models name them ``"shared"`` and ``"specific"``;
+        GenGL components are ``"component 1"``, ``"component 2"``, ...
+        """
+        comps = self.record.extra.get("components") if self.record.extra else None
+        if comps is None:
+            return {}
+        if not isinstance(comps, dict):
+            comps = {f"component {i + 1}": c for i, c in enumerate(comps)}
+        scale = self.model.problem.x_scale[:, None]
+        index = pd.Index(self.feature_names, name="feature")
+        return {name: pd.DataFrame(np.asarray(c) / scale, index=index, columns=self._task_index())
+                for name, c in comps.items()}
+
+    def _component_table(self) -> pd.DataFrame:
+        rows = {name: {"nonzero entries": int((c.to_numpy() != 0).sum()),
+                       "nonzero rows": int((c.to_numpy() != 0).any(axis=1).sum()),
+                       "tasks using": int((c.to_numpy() != 0).any(axis=0).sum())}
+                for name, c in self.components.items()}
+        return pd.DataFrame.from_dict(rows, orient="index")
 
     def to_frame(self) -> pd.DataFrame:
         """All coefficients in long format: columns ``feature, task, coef`` (p * K rows)."""
@@ -494,7 +522,7 @@ class MultiTaskResults:
                          f"{report.fmt_float(rec.gap_tol, '%.3g')}); increase max_iter or tol.")
         return notes
 
-    def summary(self, max_columns: int = report.MAX_TASK_COLUMNS):
+    def summary(self, max_columns: int = _MAX_TASK_COLUMNS):
         """A statsmodels-style summary.
 
         Parameters
@@ -512,7 +540,14 @@ class MultiTaskResults:
         title = f"Multi-task {report.penalty_label(name)} regression results"
         return report.build_summary(
             title, self._header(), self.task_table(), self._coef, self.feature_names,
-            list(self._task_index()), notes=self._notes(), max_cols=max_columns)
+            list(self._task_index()), notes=self._notes(), max_cols=max_columns,
+            extra_tables=self._extra_tables())
+
+    def _extra_tables(self) -> list:
+        tables = []
+        if self.components:
+            tables.append(("component", self._component_table()))
+        return tables
 
     def to_latex(self, label: str = "") -> str:
         """The summary as a LaTeX ``table``."""

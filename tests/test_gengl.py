@@ -263,3 +263,18 @@ def test_scenarios():
     assert np.all(W.attrs["components"][1][:, :20] == 0)
     with pytest.raises(ValueError, match="scenario"):
         gengl_scenarios("nope")
+
+
+def test_results_expose_components_that_sum_to_params():
+    import mtreg
+
+    df, _ = gengl_scenarios("metag", n_samples=25, seed=1)
+    df = df[df.task.isin(df.task.unique()[:6])]
+    res = mtreg.fit("y ~ " + " + ".join(f"x{j}" for j in range(1, 16)), task="task", data=df,
+                    penalty="metag", alpha=0.1, tol=1e-4)
+    comps = res.components
+    assert list(comps) == ["component 1", "component 2"]
+    np.testing.assert_allclose(sum(c.to_numpy() for c in comps.values()), res.params.to_numpy(),
+                               atol=1e-10)
+    text = res.summary().as_text()
+    assert "component 2" in text and "nonzero rows" in text
