@@ -88,6 +88,9 @@ class Problem:
 
     def predict(self, W: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
         """Stacked predictions ``X_k w_k (+ b_k)``, shape (sum_k n_k,)."""
+        if self.shared:  # one product with the shared X, not one per task
+            P = np.asarray(self.X @ W) + (0.0 if b is None else b)  # (n, K)
+            return P.T.ravel()
         out = np.empty_like(self.y)
         for k in range(self.n_tasks):
             sl = slice(self.task_ptr[k], self.task_ptr[k + 1])
@@ -102,6 +105,9 @@ class Problem:
     def gradient(self, W: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
         """``G[:, k] = X_k^T r_k / n_k``: minus the gradient of the data fit, shape (p, K)."""
         R = self.residual(W, b)
+        if self.shared:
+            n = self.X.shape[0]
+            return np.asarray(self.X.T @ R.reshape(self.n_tasks, n).T) / n
         G = np.empty((self.n_features, self.n_tasks))
         for k in range(self.n_tasks):
             sl = slice(self.task_ptr[k], self.task_ptr[k + 1])
@@ -161,15 +167,17 @@ def make_problem(X, y, task_ptr, *, shared: bool, fit_intercept: bool = True,
     else:
         X = np.array(X, dtype=np.float64, order="F", copy=True)
 
-    # per-task column means and second moments (rows of X for task k)
-    row_slices = [slice(0, X.shape[0]) if shared else slice(task_ptr[k], task_ptr[k + 1])
-                  for k in range(K)]
-    means = np.empty((p, K))
-    sq = np.empty((p, K))
+    # per-task column means and second moments (computed once for a shared X)
+    row_slices = [slice(0, X.shape[0])] if shared else \
+        [slice(task_ptr[k], task_ptr[k + 1]) for k in range(K)]
+    means = np.empty((p, len(row_slices)))
+    sq = np.empty((p, len(row_slices)))
     for k, sl in enumerate(row_slices):
         Xk = X[sl]
         means[:, k] = np.asarray(Xk.mean(axis=0)).ravel()
         sq[:, k] = np.asarray(Xk.multiply(Xk).mean(axis=0)).ravel() if sparse else (Xk**2).mean(0)
+    if shared:
+        means, sq = np.repeat(means, K, axis=1), np.repeat(sq, K, axis=1)
     weights = np.full(K, 1.0 / K) if shared else n_k / n_k.sum()
     if fit_intercept:
         var = np.clip(sq - means**2, 0.0, None) @ weights
@@ -185,11 +193,8 @@ def make_problem(X, y, task_ptr, *, shared: bool, fit_intercept: bool = True,
     y_mean = np.zeros(K)
     if fit_intercept and not sparse:
         x_mean = means
-        if shared:
-            X -= means[:, 0]
-        else:
-            for k, sl in enumerate(row_slices):
-                X[sl] -= means[:, k]
+        for k, sl in enumerate(row_slices):
+            X[sl] -= means[:, k]
         y = y.copy()
         for k in range(K):
             sl = slice(task_ptr[k], task_ptr[k + 1])

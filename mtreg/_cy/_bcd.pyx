@@ -1,0 +1,384 @@
+# Block coordinate descent epochs for the l1 and l1/l2 (row) penalties with a ridge term.
+#
+# Every kernel minimises, over the feature rows listed in ``ws`` (and the intercepts when
+# ``fit_b``), the DESIGN.md objective
+#
+#     sum_k 1/(2 n_k) ||r_k||^2 + sum_j lam1[j] ||W[j, :]||_* + lam2/2 ||W||_F^2
+#
+# with ||.||_* the l2 norm of the row ("l21") or its l1 norm ("l1"), r_k = y_k - b_k - X_k w_k
+# kept up to date in place.  The scaling (lam1 = alpha l1_ratio weights, lam2 = alpha (1 -
+# l1_ratio), column norms divided by n_k) is done once, in mtreg/solvers/bcd.py.
+#
+# A kernel runs at most ``max_epochs`` passes over ``ws`` and stops early after a pass whose
+# estimated objective decrease, sum_j sum_k (a_jk + lam2)/2 (W_new - W_old)_jk^2, is <= ``eps``.
+# It returns the number of passes done.  Kernels never print, never allocate inside the epoch
+# loop and run without the GIL; the duality gap is computed on the Python side.
+from libc.math cimport sqrt
+
+import numpy as np
+
+from ._blas cimport _axpy, _dot
+
+
+# ------------------------------------------------------------------------------ row updates
+cdef inline double _soft(double x, double t) noexcept nogil:
+    if x > t:
+        return x - t
+    if x < -t:
+        return x + t
+    return 0.0
+
+
+cdef inline void _row_update(const double* g, const double* c, double* w, Py_ssize_t K,
+                             double lam1, bint l21) noexcept nogil:
+    """Exact minimiser of sum_k (c_k/2) w_k^2 - g_k w_k + lam1 ||w||_*, written to ``w``.
+
+    ``c_k = a_k + lam2`` is the curvature of task k.  For l21 the minimiser is
+    ``w_k = g_k nu / (c_k nu + lam1)`` where ``nu = ||w||`` is the root of
+    ``psi(nu) = sum_k g_k^2 / (c_k nu + lam1)^2 - 1`` (convex, decreasing); Newton's method
+    started left of the root, at ``(||g|| - lam1) / max_k c_k``, increases monotonically to it
+    and is exact at once when every ``c_k`` is equal (the shared-design case).
+    """
+    cdef Py_ssize_t k, it
+    cdef double ng = 0.0, cmax = 0.0, cmin, nu, psi, dpsi, d, t, step
+    if not l21:
+        for k in range(K):
+            w[k] = _soft(g[k], lam1) / c[k] if c[k] > 0.0 else 0.0
+        return
+    cmin = c[0]
+    for k in range(K):
+        ng += g[k] * g[k]
+        if c[k] > cmax:
+            cmax = c[k]
+        if c[k] < cmin:
+            cmin = c[k]
+    ng = sqrt(ng)
+    if ng <= lam1 or cmax <= 0.0:
+        for k in range(K):
+            w[k] = 0.0
+        return
+    if lam1 == 0.0:
+        for k in range(K):
+            w[k] = g[k] / c[k] if c[k] > 0.0 else 0.0
+        return
+    nu = (ng - lam1) / cmax
+    if cmin < cmax:
+        for it in range(100):
+            psi = -1.0
+            dpsi = 0.0
+            for k in range(K):
+                d = c[k] * nu + lam1
+                t = g[k] * g[k] / (d * d)
+                psi += t
+                dpsi -= 2.0 * t * c[k] / d
+            if psi <= 1e-15 or dpsi >= 0.0:
+                break
+            step = -psi / dpsi
+            nu += step
+            if step <= 1e-15 * nu:
+                break
+    for k in range(K):
+        w[k] = g[k] * nu / (c[k] * nu + lam1)
+
+
+# ----------------------------------------------------------------------- shared design
+def epochs_shared_dense(const double[::1, :] X, double[::1, :] R, double[:, ::1] W,
+                        const double[::1] a, const double[::1] lam1, double lam2,
+                        const Py_ssize_t[::1] ws, bint l21, int max_epochs, double eps):
+    """Epochs of BCD with one dense design ``X`` (n, p) shared by the K tasks.
+
+    Parameters
+    ----------
+    X : float64 array (n, p), F-contiguous
+    R : float64 array (n, K), F-contiguous
+        Residuals ``Y - X W``, updated in place.
+    W : float64 array (p, K), C-contiguous
+        Coefficients, updated in place.
+    a : float64 array (p,)
+        ``||x_j||^2 / n``.
+    lam1 : float64 array (p,)
+        l1 (or l1/l2) level of each row.
+    lam2 : float
+        Ridge level.
+    ws : intp array
+        Rows to update, in this order.
+    l21 : bool
+        Row (group) penalty if true, entry-wise l1 otherwise.
+    max_epochs : int
+    eps : float
+        Stop after a pass whose estimated decrease is <= eps.
+
+    Returns
+    -------
+    int
+        Passes done.
+    """
+    cdef int n = X.shape[0], K = R.shape[1]
+    cdef Py_ssize_t n_ws = ws.shape[0], jj, j, k
+    cdef int ep = 0
+    cdef double inv_n = 1.0 / n, dec, cj, d
+    cdef double[::1] g = np.empty(K), c = np.empty(K), wn = np.empty(K)
+    with nogil:
+        while ep < max_epochs:
+            ep += 1
+            dec = 0.0
+            for jj in range(n_ws):
+                j = ws[jj]
+                if a[j] == 0.0:  # empty column: the row is 0 at the optimum, r unchanged
+                    for k in range(K):
+                        W[j, k] = 0.0
+                    continue
+                # level-1 BLAS per task (as scikit-learn): gemv/ger on an (n, K) block are
+                # too small to gain from threads and lose a lot to OpenBLAS's thread start-up
+                cj = a[j] + lam2
+                for k in range(K):
+                    g[k] = _dot(n, &X[0, j], 1, &R[0, k], 1) * inv_n + a[j] * W[j, k]
+                    c[k] = cj
+                _row_update(&g[0], &c[0], &wn[0], K, lam1[j], l21)
+                for k in range(K):
+                    d = wn[k] - W[j, k]
+                    if d != 0.0:
+                        dec += 0.5 * cj * d * d
+                        W[j, k] = wn[k]
+                        _axpy(n, -d, &X[0, j], 1, &R[0, k], 1)
+            if dec <= eps:
+                break
+    return ep
+
+
+def epochs_shared_sparse(const double[::1] data, const Py_ssize_t[::1] indices,
+                         const Py_ssize_t[::1] indptr, double[:, ::1] R, double[:, ::1] W,
+                         double[::1] b, const double[::1] a, const double[::1] lam1, double lam2,
+                         const Py_ssize_t[::1] ws, bint l21, bint fit_b, int max_epochs,
+                         double eps):
+    """Epochs of BCD with one sparse CSC design shared by the K tasks.
+
+    As :func:`epochs_shared_dense`, with ``X`` given by its CSC arrays (sorted indices),
+    ``R`` (n, K) C-contiguous, and, when ``fit_b``, the unpenalised intercepts ``b`` (K,)
+    updated exactly (``b_k += mean(r_k)``) after every pass.
+    """
+    cdef Py_ssize_t n = R.shape[0], K = R.shape[1]
+    cdef Py_ssize_t n_ws = ws.shape[0], jj, j, k, i, ii
+    cdef int ep = 0
+    cdef double inv_n = 1.0 / n, dec, cj, d, x
+    cdef bint moved
+    cdef double[::1] g = np.empty(K), c = np.empty(K), wn = np.empty(K), delta = np.empty(K)
+    with nogil:
+        while ep < max_epochs:
+            ep += 1
+            dec = 0.0
+            for jj in range(n_ws):
+                j = ws[jj]
+                if a[j] == 0.0:
+                    for k in range(K):
+                        W[j, k] = 0.0
+                    continue
+                cj = a[j] + lam2
+                for k in range(K):
+                    g[k] = 0.0
+                    c[k] = cj
+                for ii in range(indptr[j], indptr[j + 1]):
+                    i = indices[ii]
+                    x = data[ii] * inv_n
+                    for k in range(K):
+                        g[k] += x * R[i, k]
+                for k in range(K):
+                    g[k] += a[j] * W[j, k]
+                _row_update(&g[0], &c[0], &wn[0], K, lam1[j], l21)
+                moved = False
+                for k in range(K):
+                    d = wn[k] - W[j, k]
+                    delta[k] = d
+                    if d != 0.0:
+                        moved = True
+                        dec += 0.5 * cj * d * d
+                        W[j, k] = wn[k]
+                if moved:
+                    for ii in range(indptr[j], indptr[j + 1]):
+                        i = indices[ii]
+                        x = data[ii]
+                        for k in range(K):
+                            R[i, k] -= x * delta[k]
+            if fit_b:
+                for k in range(K):
+                    g[k] = 0.0
+                for i in range(n):
+                    for k in range(K):
+                        g[k] += R[i, k]
+                for k in range(K):
+                    g[k] *= inv_n
+                    b[k] += g[k]
+                    dec += 0.5 * g[k] * g[k]
+                for i in range(n):
+                    for k in range(K):
+                        R[i, k] -= g[k]
+            if dec <= eps:
+                break
+    return ep
+
+
+# ------------------------------------------------------------------- per-task designs
+def epochs_stacked_dense(const double[::1, :] X, const Py_ssize_t[::1] task_ptr, double[::1] r,
+                         double[:, ::1] W, const double[:, ::1] a, const double[::1] lam1,
+                         double lam2, const Py_ssize_t[::1] ws, bint l21, int max_epochs,
+                         double eps):
+    """Epochs of BCD with per-task dense designs stacked by task.
+
+    Parameters
+    ----------
+    X : float64 array (N, p), F-contiguous
+        Rows ``task_ptr[k]:task_ptr[k + 1]`` are the design of task k.
+    task_ptr : intp array (K + 1,)
+    r : float64 array (N,)
+        Stacked residuals, updated in place.
+    W : float64 array (p, K), C-contiguous
+    a : float64 array (p, K), C-contiguous
+        ``||x_jk||^2 / n_k``.
+    lam1, lam2, ws, l21, max_epochs, eps
+        As in :func:`epochs_shared_dense`.
+
+    Returns
+    -------
+    int
+        Passes done.
+    """
+    cdef Py_ssize_t K = task_ptr.shape[0] - 1, n_ws = ws.shape[0], jj, j, k, s
+    cdef int nk, ep = 0
+    cdef double dec, d
+    cdef double[::1] g = np.empty(K), c = np.empty(K), wn = np.empty(K)
+    cdef double[::1] inv_n = 1.0 / np.maximum(np.diff(task_ptr), 1).astype(np.float64)
+    with nogil:
+        while ep < max_epochs:
+            ep += 1
+            dec = 0.0
+            for jj in range(n_ws):
+                j = ws[jj]
+                for k in range(K):
+                    s = task_ptr[k]
+                    nk = <int> (task_ptr[k + 1] - s)
+                    c[k] = a[j, k] + lam2
+                    if a[j, k] == 0.0:
+                        g[k] = 0.0
+                    else:
+                        g[k] = _dot(nk, &X[s, j], 1, &r[s], 1) * inv_n[k] + a[j, k] * W[j, k]
+                _row_update(&g[0], &c[0], &wn[0], K, lam1[j], l21)
+                for k in range(K):
+                    d = wn[k] - W[j, k]
+                    if d != 0.0:
+                        s = task_ptr[k]
+                        dec += 0.5 * c[k] * d * d
+                        W[j, k] = wn[k]
+                        if a[j, k] != 0.0:
+                            _axpy(<int> (task_ptr[k + 1] - s), -d, &X[s, j], 1, &r[s], 1)
+            if dec <= eps:
+                break
+    return ep
+
+
+def epochs_stacked_sparse(const double[::1] data, const Py_ssize_t[::1] indices,
+                          const Py_ssize_t[:, ::1] col_task_ptr, const Py_ssize_t[::1] task_ptr,
+                          double[::1] r, double[:, ::1] W, double[::1] b, const double[:, ::1] a,
+                          const double[::1] lam1, double lam2, const Py_ssize_t[::1] ws, bint l21,
+                          bint fit_b, int max_epochs, double eps):
+    """Epochs of BCD with per-task sparse designs stacked by task (one CSC matrix).
+
+    As :func:`epochs_stacked_dense`, with the CSC arrays of the stacked X and
+    ``col_task_ptr`` (p, K + 1): the entries of column j in the rows of task k are
+    ``data[col_task_ptr[j, k]:col_task_ptr[j, k + 1]]``.  When ``fit_b`` the unpenalised
+    intercepts ``b`` (K,) are updated exactly after every pass.
+    """
+    cdef Py_ssize_t K = task_ptr.shape[0] - 1, n_ws = ws.shape[0], jj, j, k, i, ii
+    cdef int ep = 0
+    cdef double dec, d, acc
+    cdef double[::1] g = np.empty(K), c = np.empty(K), wn = np.empty(K)
+    cdef double[::1] inv_n = 1.0 / np.maximum(np.diff(task_ptr), 1).astype(np.float64)
+    with nogil:
+        while ep < max_epochs:
+            ep += 1
+            dec = 0.0
+            for jj in range(n_ws):
+                j = ws[jj]
+                for k in range(K):
+                    c[k] = a[j, k] + lam2
+                    acc = 0.0
+                    for ii in range(col_task_ptr[j, k], col_task_ptr[j, k + 1]):
+                        acc += data[ii] * r[indices[ii]]
+                    g[k] = acc * inv_n[k] + a[j, k] * W[j, k]
+                _row_update(&g[0], &c[0], &wn[0], K, lam1[j], l21)
+                for k in range(K):
+                    d = wn[k] - W[j, k]
+                    if d != 0.0:
+                        dec += 0.5 * c[k] * d * d
+                        W[j, k] = wn[k]
+                        for ii in range(col_task_ptr[j, k], col_task_ptr[j, k + 1]):
+                            r[indices[ii]] -= d * data[ii]
+            if fit_b:
+                for k in range(K):
+                    acc = 0.0
+                    for i in range(task_ptr[k], task_ptr[k + 1]):
+                        acc += r[i]
+                    acc *= inv_n[k]
+                    b[k] += acc
+                    dec += 0.5 * acc * acc
+                    for i in range(task_ptr[k], task_ptr[k + 1]):
+                        r[i] -= acc
+            if dec <= eps:
+                break
+    return ep
+
+
+# ------------------------------------------------------------- gradients (gap, working set)
+def gradient_shared_dense(const double[::1, :] X, const double[::1, :] R, double[:, ::1] G):
+    """``G = X^T R / n`` (p, K) for one dense design.
+
+    Level-1 BLAS, one column of X at a time (it stays in cache for the K tasks): the gap check
+    then costs about one epoch, without starting BLAS threads for a small product.
+    """
+    cdef int n = X.shape[0], K = R.shape[1]
+    cdef Py_ssize_t p = X.shape[1], j, k
+    cdef double inv_n = 1.0 / n
+    with nogil:
+        for j in range(p):
+            for k in range(K):
+                G[j, k] = _dot(n, &X[0, j], 1, &R[0, k], 1) * inv_n
+
+
+def residual_shared_dense(const double[::1, :] X, const double[:, ::1] W, double[::1, :] R):
+    """``R -= X W`` (n, K) for one dense design, touching only the nonzero entries of W."""
+    cdef int n = X.shape[0]
+    cdef Py_ssize_t p = X.shape[1], K = W.shape[1], j, k
+    with nogil:
+        for j in range(p):
+            for k in range(K):
+                if W[j, k] != 0.0:
+                    _axpy(n, -W[j, k], &X[0, j], 1, &R[0, k], 1)
+
+
+def gradient_stacked_dense(const double[::1, :] X, const Py_ssize_t[::1] task_ptr,
+                           const double[::1] r, double[:, ::1] G):
+    """``G[j, k] = x_jk^T r_k / n_k`` for per-task dense designs stacked by task."""
+    cdef Py_ssize_t K = task_ptr.shape[0] - 1, p = X.shape[1], j, k, s
+    cdef int nk
+    with nogil:
+        for j in range(p):
+            for k in range(K):
+                s = task_ptr[k]
+                nk = <int> (task_ptr[k + 1] - s)
+                G[j, k] = _dot(nk, &X[s, j], 1, &r[s], 1) / nk if nk > 0 else 0.0
+
+
+def gradient_stacked_sparse(const double[::1] data, const Py_ssize_t[::1] indices,
+                            const Py_ssize_t[:, ::1] col_task_ptr,
+                            const Py_ssize_t[::1] task_ptr, const double[::1] r,
+                            double[:, ::1] G):
+    """``G[j, k] = x_jk^T r_k / n_k`` for per-task sparse designs stacked by task."""
+    cdef Py_ssize_t K = task_ptr.shape[0] - 1, p = col_task_ptr.shape[0], j, k, ii, nk
+    cdef double acc
+    with nogil:
+        for j in range(p):
+            for k in range(K):
+                nk = task_ptr[k + 1] - task_ptr[k]
+                acc = 0.0
+                for ii in range(col_task_ptr[j, k], col_task_ptr[j, k + 1]):
+                    acc += data[ii] * r[indices[ii]]
+                G[j, k] = acc / nk if nk > 0 else 0.0

@@ -1,0 +1,272 @@
+"""Block coordinate descent (mtreg.solvers.bcd) against references.
+
+References: scikit-learn's MultiTaskLasso / MultiTaskElasticNet and Lasso / ElasticNet per task
+on shared designs (their objective is exactly ours when every task has n rows and
+standardize=False); a slow-but-obvious numpy FISTA, kept below, on per-task designs.
+"""
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import ElasticNet, Lasso, MultiTaskElasticNet, MultiTaskLasso
+
+from mtreg.penalties import GroupLasso, Penalty
+from mtreg.penalties import Lasso as LassoPenalty
+from mtreg.solvers import bcd
+from mtreg.solvers.problem import make_problem, to_original_scale
+
+PENALTIES = {"l21": GroupLasso, "l1": LassoPenalty}
+
+
+# ------------------------------------------------------------------------------- data
+def shared_data(sparse, n=40, p=30, K=3, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p))
+    if sparse:
+        X[rng.random((n, p)) < 0.7] = 0.0
+        X[:, :3] += 1.0 * (X[:, :3] != 0)  # uncentred columns: the inline intercept matters
+    W = np.zeros((p, K))
+    W[:5] = rng.standard_normal((5, K))
+    Y = X @ W + 0.5 * rng.standard_normal((n, K)) + rng.standard_normal(K)
+    return (sp.csc_matrix(X) if sparse else X), Y
+
+
+def per_task_data(sparse, n_k=(25, 12, 40), p=20, seed=1, shift=True):
+    rng = np.random.default_rng(seed)
+    K = len(n_k)
+    Xs = [rng.standard_normal((n, p)) for n in n_k]
+    if sparse:
+        for X in Xs:
+            X[rng.random(X.shape) < 0.6] = 0.0
+    W = np.zeros((p, K))
+    W[:4] = rng.standard_normal((4, K))
+    ys = [X @ w + 0.5 * rng.standard_normal(len(X)) + (2.0 * k if shift else 0.0)
+          for k, (X, w) in enumerate(zip(Xs, W.T, strict=True))]
+    X = np.vstack(Xs)
+    return (sp.csc_matrix(X) if sparse else X), np.concatenate(ys), np.r_[0, np.cumsum(n_k)]
+
+
+def shared_problem(X, Y, fit_intercept):
+    n, K = Y.shape
+    return make_problem(X, Y.T.ravel(), np.arange(K + 1) * n, shared=True,
+                        fit_intercept=fit_intercept, standardize=False)
+
+
+def objective(problem, penalty, alpha, W, b):
+    b = b if problem.center_inline else None
+    return problem.datafit(W, b) + alpha * penalty.value(W)
+
+
+# ------------------------------------------------ reference: numpy FISTA (slow but obvious)
+def fista(problem, penalty, alpha, n_iter=20_000):
+    """Accelerated proximal gradient with gradient restart, on a dense copy of the problem.
+
+    The intercepts (only when ``problem.center_inline``) are extra unpenalised variables.
+    """
+    X = problem.X.toarray() if sp.issparse(problem.X) else np.asarray(problem.X)
+    K, p = problem.n_tasks, problem.n_features
+    n_k = problem.n_samples
+    if problem.shared:
+        X = np.vstack([X] * K)
+    task = np.repeat(np.arange(K), n_k)
+    onehot = np.eye(K)[task]
+    inv_n = 1.0 / n_k[task]
+    y = problem.y
+    fit_b = problem.center_inline
+    L = max(np.linalg.eigvalsh(X[task == k].T @ X[task == k] / n_k[k])[-1] + (1.0 if fit_b else 0.0)
+            for k in range(K)) * (2.0 if fit_b else 1.0)
+    lam2 = alpha * (1 - penalty.l1_ratio)
+    L += lam2
+    # smooth part: data fit + ridge term; prox of the l1 part only
+    l1_only = type(penalty)(l1_ratio=1.0, weights=penalty.weights)
+    lam1 = alpha * penalty.l1_ratio
+
+    def grad(W, b):
+        r = y - np.einsum("ip,ip->i", X, W.T[task]) - b[task]
+        rw = r * inv_n
+        return -(X * rw[:, None]).T @ onehot + lam2 * W, -(rw @ onehot)
+
+    def prox(W):
+        return l1_only.prox(W, lam1 / L) if lam1 > 0 else W
+
+    W = np.zeros((p, K))
+    b = np.zeros(K)
+    VW, Vb, t = W.copy(), b.copy(), 1.0
+    for _ in range(n_iter):
+        gW, gb = grad(VW, Vb)
+        Wn = prox(VW - gW / L)
+        bn = Vb - gb / L if fit_b else b
+        if np.vdot(VW - Wn, Wn - W) + np.vdot(Vb - bn, bn - b) > 0:
+            t = 1.0
+        tn = (1 + np.sqrt(1 + 4 * t * t)) / 2
+        VW, Vb = Wn + (t - 1) / tn * (Wn - W), bn + (t - 1) / tn * (bn - b)
+        step = max(np.abs(Wn - W).max(), np.abs(bn - b).max(initial=0.0))
+        W, b, t = Wn, bn, tn
+        if step < 1e-13:
+            break
+    return W, b
+
+
+# ----------------------------------------------------------------- shared vs scikit-learn
+def sklearn_fit(X, Y, kernel, alpha, l1_ratio, fit_intercept):
+    X = X.toarray() if sp.issparse(X) else X
+    kw = dict(alpha=alpha, fit_intercept=fit_intercept, tol=1e-12, max_iter=200_000)
+    if kernel == "l21":
+        m = (MultiTaskLasso(**kw) if l1_ratio == 1 else
+             MultiTaskElasticNet(l1_ratio=l1_ratio, **kw)).fit(X, Y)
+        return m.coef_.T, np.atleast_1d(m.intercept_)
+    coefs, icpts = [], []
+    for y in Y.T:
+        m = (Lasso(**kw) if l1_ratio == 1 else ElasticNet(l1_ratio=l1_ratio, **kw)).fit(X, y)
+        coefs.append(m.coef_)
+        icpts.append(m.intercept_)
+    return np.array(coefs).T, np.array(icpts)
+
+
+@pytest.mark.parametrize("kernel", ["l21", "l1"])
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+@pytest.mark.parametrize("fit_intercept", [False, True], ids=["no_icpt", "icpt"])
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.5])
+def test_shared_matches_sklearn(kernel, sparse, fit_intercept, l1_ratio):
+    X, Y = shared_data(sparse)
+    problem = shared_problem(X, Y, fit_intercept)
+    assert problem.center_inline == (sparse and fit_intercept)
+    penalty = PENALTIES[kernel](l1_ratio=l1_ratio)
+    amax = bcd.alpha_max(problem, penalty)
+    assert amax == pytest.approx(penalty.alpha_max(problem.null_fit()[2]), rel=1e-12)
+    for frac in (0.5, 0.1, 0.02):
+        alpha = frac * amax
+        rec = bcd.solve(problem, penalty, alpha, tol=1e-10)
+        assert rec.converged and rec.gap <= rec.gap_tol
+        W_ref, b_ref = sklearn_fit(X, Y, kernel, alpha, l1_ratio, fit_intercept)
+        W, b = to_original_scale(problem, rec.coef, rec.intercept)
+        f_ref = objective(problem, penalty, alpha, W_ref, b_ref)
+        f = objective(problem, penalty, alpha, rec.coef, rec.intercept)
+        assert rec.objective == pytest.approx(f, rel=1e-12)
+        assert f == pytest.approx(f_ref, rel=1e-6)
+        assert f <= f_ref * (1 + 1e-9)
+        np.testing.assert_allclose(W, W_ref, atol=1e-5, rtol=0)
+        if fit_intercept:
+            np.testing.assert_allclose(b, b_ref, atol=1e-5, rtol=0)
+        if problem.center_inline:  # intercepts solved inside the kernel
+            np.testing.assert_allclose(rec.intercept, b_ref, atol=1e-5, rtol=0)
+        else:
+            np.testing.assert_array_equal(rec.intercept, 0.0)
+
+
+# ---------------------------------------------------------------- per-task vs numpy FISTA
+@pytest.mark.parametrize("kernel", ["l21", "l1"])
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+@pytest.mark.parametrize("fit_intercept", [False, True], ids=["no_icpt", "icpt"])
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.5])
+def test_per_task_matches_fista(kernel, sparse, fit_intercept, l1_ratio):
+    X, y, ptr = per_task_data(sparse)
+    problem = make_problem(X, y, ptr, shared=False, fit_intercept=fit_intercept,
+                           standardize=True)
+    penalty = PENALTIES[kernel](l1_ratio=l1_ratio)
+    alpha = 0.1 * bcd.alpha_max(problem, penalty)
+    rec = bcd.solve(problem, penalty, alpha, tol=1e-10)
+    assert rec.converged
+    W_ref, b_ref = fista(problem, penalty, alpha)
+    f_ref = objective(problem, penalty, alpha, W_ref, b_ref)
+    f = objective(problem, penalty, alpha, rec.coef, rec.intercept)
+    assert f == pytest.approx(f_ref, rel=1e-6)
+    assert f <= f_ref * (1 + 1e-9)
+    G = problem.gradient(rec.coef, rec.intercept if problem.center_inline else None)
+    assert penalty.kkt_violation(rec.coef, G, alpha).max() <= 1e-5 * alpha
+    if problem.center_inline:  # the intercepts are optimal: residuals have mean 0 per task
+        R = problem.residual(rec.coef, rec.intercept)
+        assert max(abs(R[ptr[k]:ptr[k + 1]].mean()) for k in range(len(ptr) - 1)) < 1e-8
+
+
+@pytest.mark.parametrize("kernel", ["l21", "l1"])
+@pytest.mark.parametrize("n_free", [2, 70])
+def test_unpenalised_features(kernel, n_free):
+    """Rows with weight 0 are free: exact block step (few) or ridge conjugate (many)."""
+    X, y, ptr = per_task_data(False, n_k=(60, 45, 80), p=90, seed=3)
+    problem = make_problem(X, y, ptr, shared=False, fit_intercept=True, standardize=True)
+    weights = np.ones(90)
+    weights[:n_free] = 0.0
+    l1_ratio = 1.0 if n_free == 2 else 0.7
+    penalty = PENALTIES[kernel](l1_ratio=l1_ratio, weights=weights)
+    alpha = 0.5 * PENALTIES[kernel](l1_ratio=l1_ratio).alpha_max(problem.null_fit()[2])
+    rec = bcd.solve(problem, penalty, alpha, tol=1e-10)
+    assert rec.converged
+    assert np.all(rec.coef[:n_free] != 0)
+    G = problem.gradient(rec.coef)
+    assert penalty.kkt_violation(rec.coef, G, alpha).max() <= 1e-5 * alpha
+    W_ref, b_ref = fista(problem, penalty, alpha)
+    f_ref = objective(problem, penalty, alpha, W_ref, b_ref)
+    assert rec.objective == pytest.approx(f_ref, rel=1e-6)
+
+
+# ---------------------------------------------------------------------- behaviour
+@pytest.mark.parametrize("kernel", ["l21", "l1"])
+@pytest.mark.parametrize("case", ["shared-dense", "shared-sparse-icpt", "per_task-dense",
+                                  "per_task-sparse-icpt"])
+def test_alpha_max(kernel, case):
+    shared, sparse = case.startswith("shared"), "sparse" in case
+    if shared:
+        X, Y = shared_data(sparse)
+        problem = shared_problem(X, Y, fit_intercept=sparse)
+    else:
+        X, y, ptr = per_task_data(sparse)
+        problem = make_problem(X, y, ptr, shared=False, fit_intercept=sparse)
+    penalty = PENALTIES[kernel]()
+    amax = bcd.alpha_max(problem, penalty)
+    assert amax == pytest.approx(penalty.alpha_max(problem.null_fit()[2]), rel=1e-12)
+    for alpha in (amax, 2 * amax):
+        rec = bcd.solve(problem, penalty, alpha)
+        assert rec.converged and not rec.coef.any()
+        np.testing.assert_allclose(rec.intercept, problem.null_fit()[1], atol=1e-12)
+    rec = bcd.solve(problem, penalty, 0.99 * amax, tol=1e-10)
+    assert rec.converged and rec.coef.any()
+
+
+def test_convergence_warning_and_warm_start():
+    X, y, ptr = per_task_data(False)
+    problem = make_problem(X, y, ptr, shared=False)
+    penalty = GroupLasso()
+    alpha = 0.05 * bcd.alpha_max(problem, penalty)
+    with pytest.warns(ConvergenceWarning, match="duality gap .* target .* max_iter"):
+        rec = bcd.solve(problem, penalty, alpha, max_iter=1)
+    assert not rec.converged and rec.n_iter == 1 and rec.gap > rec.gap_tol
+    rec = bcd.solve(problem, penalty, alpha, tol=1e-10)
+    assert rec.converged and rec.n_iter > 2
+    assert rec.history[-1] == rec.gap <= rec.gap_tol
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        warm = bcd.solve(problem, penalty, alpha, tol=1e-10, coef_init=rec.coef)
+    assert warm.converged and warm.n_iter <= 2
+    np.testing.assert_allclose(warm.coef, rec.coef, atol=1e-8)
+
+
+def test_warm_start_inline_intercept():
+    X, Y = shared_data(True)
+    problem = shared_problem(X, Y, fit_intercept=True)
+    penalty = LassoPenalty(l1_ratio=0.5)
+    alpha = 0.1 * bcd.alpha_max(problem, penalty)
+    rec = bcd.solve(problem, penalty, alpha, tol=1e-10)
+    warm = bcd.solve(problem, penalty, alpha, tol=1e-10, coef_init=rec.coef,
+                     intercept_init=rec.intercept)
+    assert warm.converged and warm.n_iter <= 2
+
+
+def test_refuses_other_penalties():
+    X, Y = shared_data(False)
+    problem = shared_problem(X, Y, fit_intercept=False)
+
+    class Smooth(Penalty):
+        name = "smooth"
+
+        def value(self, W):
+            return 0.5 * float(np.sum(W**2))
+
+    with pytest.raises(ValueError, match="'smooth'.*kernel=None"):
+        bcd.solve(problem, Smooth(), 1.0)
+    with pytest.raises(ValueError, match="alpha"):
+        bcd.solve(problem, GroupLasso(), -1.0)
+    with pytest.raises(ValueError, match="coef_init"):
+        bcd.solve(problem, GroupLasso(), 1.0, coef_init=np.zeros((2, 2)))
