@@ -293,6 +293,62 @@ class MultiTaskResults:
         """Extended BIC (Chen & Chen 2008, gamma = 0.5)."""
         return float(self._criteria["ebic"])
 
+    # ------------------------------------------------------------------ task clusters and plots
+    def _membership(self):
+        extra = self.record.extra or {}
+        if "U" not in extra:
+            raise ValueError(f"penalty {self.penalty.name!r} learns no task clusters "
+                             "(models that do: sgmtl, clusmtl, GenGL fusions)")
+        return np.asarray(extra["U"])
+
+    def clusters(self, truth=None, max_features=6):
+        """The task-cluster report (models that learn task groups: sgmtl, clusmtl, GenGL fusions).
+
+        Parameters
+        ----------
+        truth : array-like or Series of labels by task, optional
+            True grouping: adds the adjusted Rand index and a confusion table.
+        max_features : int, default 6
+            Features listed per cluster.
+
+        Returns
+        -------
+        mtreg.clusters.ClusterReport
+        """
+        from .clusters import cluster_report
+
+        return cluster_report(self.params, self._membership(), truth=truth, max_features=max_features)
+
+    def plot_clusters(self, ax=None):
+        """The membership matrix U (groups x tasks) as an image. Returns the Axes."""
+        from .plotting import plot_clusters
+
+        return plot_clusters(self._membership(), tasks=self.params.columns, ax=ax)
+
+    def plot_coef(self, ax=None):
+        """Heat map of the coefficients (features x tasks), tasks ordered by cluster if any."""
+        from .plotting import plot_coef
+
+        U = (self.record.extra or {}).get("U")
+        if U is None:
+            return plot_coef(self.params, ax=ax)
+        from .clusters import cluster_order
+
+        U = np.asarray(U)
+        return plot_coef(self.params, order=cluster_order(U), ax=ax, clusters=U.argmax(0))
+
+    def plot_support(self, ax=None):
+        """The support (features x tasks) as a black-and-white image, with counts. Returns the Axes."""
+        from .plotting import plot_support
+
+        return plot_support(self.support(), ax=ax)
+
+    def plot_residuals(self, tasks=None, ncols=4):
+        """Residuals against fitted values, one panel per task. Returns the Figure."""
+        from .plotting import plot_residuals
+
+        return plot_residuals(self, tasks=tasks, ncols=ncols)
+
     def report(self, path, cv=None):
         """Write a self-contained HTML report (summary, tables, clusters, CV curve, heat map).
 
@@ -547,6 +603,9 @@ class MultiTaskResults:
         tables = []
         if self.components:
             tables.append(("component", self._component_table()))
+        if "U" in (self.record.extra or {}):
+            table = self.clusters().clusters
+            tables.append(("cluster", table.drop(columns=[c for c in ("tasks",) if c in table])))
         return tables
 
     def to_latex(self, label: str = "") -> str:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from .base import Penalty
 from .gengl import RMTFL, SSMTL, GenGL, GenGLGroupLasso, GroupFused, MeTaG, Op
+from .sgmtl import SGMTL, STL, AllTasks, ClusMTL
 from .sparse_norms import GroupLasso, Lasso
 
 #: name -> penalty class; adding a penalty = one module + one entry here
@@ -15,6 +16,10 @@ REGISTRY: dict[str, type[Penalty]] = {
     "rmtfl": RMTFL,
     "ssmtl": SSMTL,
     "group_fused": GroupFused,
+    "sgmtl": SGMTL,
+    "stl": STL,
+    "alltasks": AllTasks,
+    "clusmtl": ClusMTL,
 }
 
 
@@ -48,4 +53,4 @@ def get_penalty(penalty, **options) -> Penalty:
 
 
 __all__ = ["Penalty", "Lasso", "GroupLasso", "GenGL", "Op", "GenGLGroupLasso", "MeTaG", "RMTFL", "SSMTL",
-           "GroupFused", "REGISTRY", "get_penalty"]
+           "GroupFused", "SGMTL", "STL", "AllTasks", "ClusMTL", "REGISTRY", "get_penalty"]

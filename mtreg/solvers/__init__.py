@@ -15,6 +15,9 @@ from .problem import Problem, make_problem, to_original_scale
 SOLVERS = {
     "bcd": "mtreg.solvers.bcd:solve",
     "spg": "mtreg.solvers.spg:solve",
+    "sgmtl": "mtreg.solvers.sgmtl:solve",
+    "pooled": "mtreg.solvers.baselines:solve_pooled",
+    "clusmtl": "mtreg.solvers.baselines:solve_clusmtl",
 }
 
 
