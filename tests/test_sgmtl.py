@@ -260,12 +260,16 @@ def test_results_cluster_report_summary_and_plots(small_groups):
     assert len(ax2.get_images()) == 1
 
 
-def test_alpha_max_raises_and_warning(small_groups):
+def test_alpha_reference_scale_and_warning(small_groups):
     data, coef, _ = small_groups
-    with pytest.raises(ValueError, match="no alpha_max"):
-        SGMTL().alpha_max(np.ones((3, 2)))
-    with pytest.raises(ValueError, match="alpha"):
-        mtreg.fit(_formula(coef), task="task", data=data, penalty="sgmtl", n_groups=3)
+    G0 = np.array([[3.0, 4.0], [0.0, 1.0], [0.0, 0.0]])
+    assert SGMTL().alpha_max(G0) == pytest.approx(5.0 / (2 * 6.0))
+    with pytest.raises(ValueError, match="give alpha explicitly"):
+        SGMTL().alpha_max(np.zeros((3, 2)))
+    # alpha_frac is relative to the reference scale
+    res = mtreg.fit(_formula(coef), task="task", data=data, penalty="sgmtl", n_groups=3, n_init=2,
+                    alpha_frac=0.05, random_state=0)
+    assert res.alpha == pytest.approx(0.05 * res.alpha_max)
     with pytest.warns(ConvergenceWarning, match="did not converge"):
         mtreg.fit(_formula(coef), task="task", data=data, penalty="sgmtl", alpha=0.01,
                   n_groups=3, n_init=1, max_outer=1, random_state=0, polish=False)

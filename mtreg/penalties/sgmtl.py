@@ -338,10 +338,24 @@ class SGMTL(Penalty):
                                     self.fusion)
 
     def alpha_max(self, G0: np.ndarray) -> float:
-        raise ValueError(
-            "SG-MTL has no alpha_max: its penalty is squared, so W = 0 is never optimal unless "
-            "X^T y = 0, and alpha is a dimensionless ridge-like strength (typically 1e-3 to 1 on "
-            "standardised features). Give alpha explicitly, e.g. mtreg.fit(..., alpha=0.05)")
+        """A reference scale for alpha (SG-MTL has no true ``alpha_max``).
+
+        The penalty is squared, so W = 0 is never optimal unless ``X^T y = 0``. With one group,
+        the solution at ``alpha`` is the group lasso's at ``lambda = 2 alpha S(W)``, where
+        ``S(W) = sum_j ||W_j.||``; taking W at its one-step least-squares size ``G0`` (exact for
+        orthonormal standardised designs) gives the reference
+
+            alpha_ref = max_j ||G0_j.|| / (2 sum_j ||G0_j.||),
+
+        the alpha whose equivalent group-lasso lambda is the group lasso's ``alpha_max``. Fits
+        near ``alpha_ref`` are very sparse; grids (``mtreg.path``, ``mtreg.cv``, the default
+        cross-validated ``mtreg.fit``) and ``alpha_frac`` are relative to it.
+        """
+        norms = np.linalg.norm(np.asarray(G0, dtype=np.float64), axis=1)
+        total = norms.sum()
+        if total == 0:
+            raise ValueError("X^T y = 0 in every task: no scale for alpha; give alpha explicitly")
+        return float(norms.max() / (2.0 * total))
 
 
 # ------------------------------------------------------------------------------ baselines

@@ -181,7 +181,7 @@ def solve_w(problem: Problem, U: np.ndarray, alpha: float, *, tol: float = 1e-10
 
 
 def alpha_max(problem: Problem, penalty) -> float:
-    """SG-MTL has none (see :class:`mtreg.penalties.SGMTL`): raises ``ValueError``."""
+    """SG-MTL's reference scale for alpha (see :meth:`mtreg.penalties.SGMTL.alpha_max`)."""
     return penalty.alpha_max(problem.null_fit()[2])
 
 
@@ -245,7 +245,7 @@ def solve(problem: Problem, penalty, alpha: float, *, tol: float = 1e-6, max_ite
     problem : Problem
     penalty : mtreg.penalties.SGMTL
     alpha : float
-        lambda of the paper (required: SG-MTL has no alpha_max).
+        lambda of the paper.
     tol : float
         Outer stopping rule: relative objective decrease over one (U, W) iteration.
     max_iter : int
