@@ -12,7 +12,7 @@ from ..penalties.base import require
 from ..penalties.sparse_norms import Lasso
 from ._record import SolverRecord
 from .problem import Problem
-from .sgmtl import _DenseTasks
+from .sgmtl import _DenseTasks, check_n_groups
 
 __all__ = ["solve_pooled", "solve_clusmtl", "subproblem"]
 
@@ -98,6 +98,7 @@ def solve_clusmtl(problem: Problem, penalty, alpha: float, *, tol: float = 1e-6,
 
     require(penalty, "clusmtl", "cluster", "stl_penalty", "group_penalty")
     K, p = problem.n_tasks, problem.n_features
+    check_n_groups(penalty.n_groups, K)
     stl_alpha = alpha if penalty.stl_alpha is None else penalty.stl_alpha
     stl = bcd.solve(problem, penalty.stl_penalty(), stl_alpha, tol=tol, max_iter=max_iter)
     labels = penalty.cluster(stl.coef)

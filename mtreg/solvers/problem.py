@@ -186,7 +186,10 @@ def make_problem(X, y, task_ptr, *, shared: bool, fit_intercept: bool = True,
     x_scale = np.ones(p)
     if standardize:
         x_scale = np.sqrt(var)
-        x_scale[x_scale <= 1e-12 * max(1.0, np.abs(means).max(initial=0.0))] = 1.0
+        # a column is constant when its spread is rounding noise relative to ITS OWN size (a
+        # global threshold would call tiny-scale columns constant next to huge-scale ones)
+        size = np.abs(means).max(axis=1, initial=0.0) if means.size else np.zeros(p)
+        x_scale[(x_scale == 0) | (x_scale <= 1e-12 * size)] = 1.0
 
     center_inline = bool(sparse and fit_intercept)
     x_mean = np.zeros((p, K))

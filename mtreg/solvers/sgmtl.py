@@ -138,8 +138,16 @@ def _objective(data, R, W, U, alpha, fusion) -> float:
     return data.datafit(R) + alpha * _membership_objective(W * W, U, fusion)
 
 
+def check_n_groups(n_groups: int, n_tasks: int) -> None:
+    """Refuse more candidate groups than tasks (a group could never hold a task of its own)."""
+    if n_groups > n_tasks:
+        raise ValueError(f"n_groups={n_groups} is larger than the number of tasks ({n_tasks}); "
+                         f"use n_groups <= {n_tasks}")
+
+
 def _check(problem, penalty, alpha):
     require(penalty, "sgmtl", "n_groups", "fusion", "n_init", "max_outer")
+    check_n_groups(penalty.n_groups, problem.n_tasks)
     alpha = float(alpha)
     if not np.isfinite(alpha) or alpha < 0:
         raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}")
