@@ -26,6 +26,7 @@ import pandas as pd
 import scipy.sparse as sp
 from joblib import Parallel, delayed
 from patsy import EvalEnvironment
+from scipy.special import expit
 
 from .model import MultiTaskModel, _check_int, _check_positive_number
 from .path import PathResults, _check_alphas, alpha_grid, fit_path, path_from_model
@@ -55,30 +56,79 @@ def _explained_variance(y, pred):
     return 1 - resid.var(axis=0) / var if var > 0 else np.full(pred.shape[1], np.nan)
 
 
-#: name -> (function(y_test, pred (n, L)) -> (L,), greater_is_better, needs task variance)
+# binomial scorings take the linear predictor (n, L) of the held-out rows (cv.glmnet's
+# type.measure): mean deviance per row, AUC, average precision, misclassification rate
+def _deviance(y, eta):
+    return 2.0 * (np.logaddexp(0.0, eta) - y[:, None] * eta).mean(axis=0)
+
+
+def _per_column(metric, y, eta):
+    if y.min() == y.max():  # one class in the held-out rows: undefined
+        return np.full(eta.shape[1], np.nan)
+    return np.array([metric(y, eta[:, i]) for i in range(eta.shape[1])])
+
+
+def _auc(y, eta):
+    from sklearn.metrics import roc_auc_score
+
+    return _per_column(roc_auc_score, y, eta)
+
+
+def _auc_pr(y, eta):
+    from sklearn.metrics import average_precision_score
+
+    return _per_column(average_precision_score, y, eta)
+
+
+def _misclassification(y, eta):
+    return ((eta > 0) != (y[:, None] == 1)).mean(axis=0)
+
+
+#: name -> (function(y_test, pred (n, L)) -> (L,), greater_is_better). Gaussian scorings see
+#: the predictions; binomial ones the linear predictor ("mse"/"mae" of a binomial fit score
+#: the probabilities, as cv.glmnet does).
 SCORINGS = {
     "mse": (_mse, False),
     "mae": (_mae, False),
     "nmse": (_mse, False),  # divided by the task's response variance, see _score_fold
     "r2": (_r2, True),
     "explained_variance": (_explained_variance, True),
+    "deviance": (_deviance, False),
+    "auc": (_auc, True),
+    "auc_pr": (_auc_pr, True),
+    "misclassification": (_misclassification, False),
 }
 
+#: scorings available for each family; the first one is the default
+FAMILY_SCORINGS = {
+    "gaussian": ("mse", "mae", "nmse", "r2", "explained_variance"),
+    "binomial": ("deviance", "auc", "auc_pr", "misclassification", "mse", "mae"),
+}
+_BINOMIAL_LINK = ("deviance", "auc", "auc_pr", "misclassification")
 
-def _check_scoring(scoring):
-    if scoring not in SCORINGS:
-        raise ValueError(f"unknown scoring {scoring!r}; available: {', '.join(SCORINGS)}")
+
+def _check_scoring(scoring, family="gaussian"):
+    allowed = FAMILY_SCORINGS[family]
+    if scoring is None:
+        return allowed[0]
+    if scoring not in allowed:
+        raise ValueError(f"unknown scoring {scoring!r} for family={family!r}; available: "
+                         f"{', '.join(allowed)}")
     return scoring
 
 
 # ---------------------------------------------------------------------------- folds
-def make_folds(design, n_folds=10, random_state=None) -> np.ndarray:
+def make_folds(design, n_folds=10, random_state=None, by_class=False) -> np.ndarray:
     """Fold labels (0 .. n_folds-1) drawn within each task.
 
     Returns an array over the stacked rows of ``design`` (for a shared design: over the rows of
     its single X, since every task uses the same rows). Each task's rows are shuffled and dealt
-    to the folds in turn, so fold sizes within a task differ by at most one.
+    to the folds in turn, so fold sizes within a task differ by at most one. With
+    ``by_class=True`` (binary responses, per-task designs) the rows of each class of each task
+    are dealt separately, so every fold keeps both classes of a task whenever it can.
     """
+    if by_class and not design.shared:
+        return _folds_by_class(design, n_folds, random_state)
     n_folds = _check_int("n_folds", n_folds, minimum=2)
     rng = np.random.default_rng(random_state)
     if design.shared:
@@ -92,6 +142,20 @@ def make_folds(design, n_folds=10, random_state=None) -> np.ndarray:
     for a, z in zip(design.task_ptr[:-1], design.task_ptr[1:], strict=True):
         n_k = z - a
         fold[a + rng.permutation(n_k)] = (np.arange(n_k) + rng.integers(n_folds)) % n_folds
+    return fold
+
+
+def _folds_by_class(design, n_folds, random_state) -> np.ndarray:
+    n_folds = _check_int("n_folds", n_folds, minimum=2)
+    rng = np.random.default_rng(random_state)
+    fold = np.empty(design.task_ptr[-1], dtype=np.int64)
+    y = np.asarray(design.y)
+    for a, z in zip(design.task_ptr[:-1], design.task_ptr[1:], strict=True):
+        start = rng.integers(n_folds)
+        for cls in (0.0, 1.0):
+            rows = a + np.flatnonzero(y[a:z] == cls)
+            fold[rows[rng.permutation(rows.size)]] = (np.arange(rows.size) + start) % n_folds
+            start += rows.size
     return fold
 
 
@@ -164,12 +228,18 @@ class _Arrays:
 
 
 def _fold_errors(design, foldid, f, penalty, alphas, fit_intercept, standardize, tol, max_iter,
-                 scoring, task_var):
+                 scoring, task_var, family="gaussian"):
     """Per-task error (K, L) and test counts (K,) of fold f."""
     train = foldid != f
     X, y, ptr = _split_design(design, train)
-    problem = make_problem(X, y, ptr, shared=design.shared, fit_intercept=fit_intercept,
-                           standardize=standardize)
+    if family == "binomial":
+        from .solvers.logistic import make_logistic_problem
+
+        problem = make_logistic_problem(X, y, ptr, shared=design.shared,
+                                        fit_intercept=fit_intercept, standardize=standardize)
+    else:
+        problem = make_problem(X, y, ptr, shared=design.shared, fit_intercept=fit_intercept,
+                               standardize=standardize)
     raw = fit_path(problem, penalty, alphas, tol=tol, max_iter=max_iter)
     K, L = design.n_tasks, len(alphas)
     errors = np.full((K, L), np.nan)
@@ -193,6 +263,8 @@ def _fold_errors(design, foldid, f, penalty, alphas, fit_intercept, standardize,
             Wi, bi = to_original_scale(problem, raw.coef[:, :, i], raw.intercept[:, i])
             W[:, i], b[i] = Wi[:, k], (bi[k] if fit_intercept else 0.0)
         pred = np.asarray(Xt @ W) + b
+        if family == "binomial" and scoring not in _BINOMIAL_LINK:
+            pred = expit(pred)  # mse / mae of the probabilities
         errors[k] = score(yt, pred)
         if scoring == "nmse":
             errors[k] /= task_var[k]
@@ -373,10 +445,11 @@ class CVGridResults:
 
 # ---------------------------------------------------------------------------- entry points
 def cv_model(model: MultiTaskModel, *, n_folds=10, foldid=None, alphas=None, n_alphas=100,
-             alpha_min_ratio=None, scoring="mse", n_jobs=None, random_state=0, tol=1e-6,
+             alpha_min_ratio=None, scoring=None, n_jobs=None, random_state=0, tol=1e-6,
              max_iter=10_000, _folds=None) -> CVResults:
     """Cross-validate an existing :class:`MultiTaskModel` (see :func:`cv`)."""
-    scoring = _check_scoring(scoring)
+    family = getattr(model, "family", "gaussian")
+    scoring = _check_scoring(scoring, family)
     tol = _check_positive_number("tol", tol, allow_zero=False)
     max_iter = _check_int("max_iter", max_iter)
     design = model.design
@@ -385,7 +458,7 @@ def cv_model(model: MultiTaskModel, *, n_folds=10, foldid=None, alphas=None, n_a
     elif foldid is not None:
         fold_rows = _foldid_from_user(design, foldid)
     else:
-        fold_rows = make_folds(design, n_folds, random_state)
+        fold_rows = make_folds(design, n_folds, random_state, by_class=family == "binomial")
     F = int(fold_rows.max()) + 1
     _check_fold_rows(design, fold_rows, F)
     full = path_from_model(model, n_alphas=n_alphas, alpha_min_ratio=alpha_min_ratio,
@@ -395,14 +468,14 @@ def cv_model(model: MultiTaskModel, *, n_folds=10, foldid=None, alphas=None, n_a
     arrays = _Arrays.of(design)
     jobs = (delayed(_fold_errors)(arrays, fold_rows, f, model.penalty, full.alphas,
                                   model.fit_intercept, model.standardize, tol, max_iter, scoring,
-                                  task_var) for f in range(F))
+                                  task_var, family) for f in range(F))
     out = Parallel(n_jobs=n_jobs)(jobs)
     errors, counts = zip(*out, strict=True)
     return CVResults(full, errors, counts, fold_rows, scoring)
 
 
 def cv(formula, data=None, task=None, *, penalty="group_lasso", n_folds=10, foldid=None,
-       alphas=None, n_alphas=100, alpha_min_ratio=None, grid=None, scoring="mse", n_jobs=None,
+       alphas=None, n_alphas=100, alpha_min_ratio=None, grid=None, scoring=None, n_jobs=None,
        random_state=0, fit_intercept=True, standardize=True, family="gaussian", missing="drop",
        tol=1e-6, max_iter=10_000, **penalty_options):
     """K-fold cross-validation of a regularisation path, as ``cv.glmnet``.
@@ -420,9 +493,13 @@ def cv(formula, data=None, task=None, *, penalty="group_lasso", n_folds=10, fold
     grid : dict, optional
         ``{"alpha": alphas_or_None, "<param>": [values]}``: cross-validate over alpha and one
         other penalty hyperparameter (e.g. ``l1_ratio``); returns :class:`CVGridResults`.
-    scoring : {"mse", "mae", "nmse", "r2", "explained_variance"}
-        Error per task on the held-out rows; ``nmse`` is the MSE divided by the variance of the
-        task's response.
+    scoring : str, optional
+        Error per task on the held-out rows (cv.glmnet's ``type.measure``). Gaussian:
+        ``"mse"`` (default), ``"mae"``, ``"nmse"`` (the MSE divided by the variance of the
+        task's response), ``"r2"``, ``"explained_variance"``. Binomial: ``"deviance"``
+        (default; mean binomial deviance per held-out row), ``"auc"``, ``"auc_pr"`` (average
+        precision), ``"misclassification"``, or ``"mse"``/``"mae"`` of the probabilities.
+        Folds of a binomial fit are dealt by class within each task (per-task designs).
     n_jobs : int, optional
         Folds run in parallel through joblib (``-1``: all cores). Results do not depend on it.
     random_state : int, default 0
@@ -481,6 +558,7 @@ def _cv_grid(model, grid, *, n_alphas, alpha_min_ratio, **common):
     if common["foldid"] is not None:
         folds = _foldid_from_user(design, common["foldid"])
     else:
-        folds = make_folds(design, common["n_folds"], common["random_state"])
+        folds = make_folds(design, common["n_folds"], common["random_state"],
+                           by_class=getattr(model, "family", "gaussian") == "binomial")
     by_value = {v: cv_model(m, alphas=alphas, _folds=folds, **common) for v, m in models.items()}
     return CVGridResults(param, values, by_value)

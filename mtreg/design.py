@@ -262,6 +262,54 @@ def _expand_dot(formula: str, data: pd.DataFrame, task, env: EvalEnvironment) ->
     return lhs + "~" + _DOT.sub("(" + (" + ".join(terms) or "0") + ")", rhs)
 
 
+def binary_codes(values, name: str) -> tuple[np.ndarray, tuple[str, str]]:
+    """A binary response as 0/1 floats (nan for NA) and its level order ``(level0, level1)``.
+
+    Accepted: numbers (must be 0/1; levels ``("0", "1")``), booleans (``("False", "True")``),
+    a pandas Categorical with two categories (their order), or any other two distinct labels
+    (sorted, as R orders the levels of a factor). The second level is coded 1.
+
+    Parameters
+    ----------
+    values : array-like of shape (n,)
+    name : str
+        The response's name, for error messages.
+
+    Returns
+    -------
+    codes : ndarray of float64, shape (n,)
+    levels : (str, str)
+    """
+    series = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values))
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return series.to_numpy(dtype=np.float64, na_value=np.nan), ("False", "True")
+    if isinstance(dtype, pd.CategoricalDtype):
+        cats = list(dtype.categories)
+        if len(cats) != 2:
+            raise ValueError(f"response {name!r} is categorical with {len(cats)} categories "
+                             f"({format_names(cats)}); family='binomial' needs exactly two")
+        codes = series.cat.codes.to_numpy().astype(np.float64)
+        codes[codes < 0] = np.nan
+        return codes, (str(cats[0]), str(cats[1]))
+    if numeric_dtype(dtype):
+        return series.to_numpy(dtype=np.float64, na_value=np.nan), ("0", "1")
+    present = series.dropna()
+    labels = pd.unique(present.to_numpy())
+    try:
+        labels = sorted(labels)
+    except TypeError:
+        labels = sorted(labels, key=str)
+    if len(labels) != 2:
+        raise ValueError(f"response {name!r} has {len(labels)} distinct value(s) "
+                         f"({format_names([str(v) for v in labels])}); family='binomial' needs "
+                         "exactly two (or 0/1 numbers, or booleans)")
+    codes = np.full(len(series), np.nan)
+    mask = series.notna().to_numpy()
+    codes[mask] = (series[mask].to_numpy() == labels[1]).astype(np.float64)
+    return codes, (str(labels[0]), str(labels[1]))
+
+
 def _single_column(data: pd.DataFrame, name, what: str = "data") -> pd.Series:
     col = data[name]
     if isinstance(col, pd.DataFrame):
@@ -311,7 +359,7 @@ def _check_columns(work: pd.DataFrame, what: str = "", all_missing: bool = True)
 
 
 def from_formula(formula: str, data: pd.DataFrame, task=None, missing: str = "drop", *,
-                 eval_env=0) -> TaskDesign:
+                 eval_env=0, binary: bool = False) -> TaskDesign:
     """Build a :class:`TaskDesign` from a formula and a table.
 
     Long form (``task="colname"``): one response, one row per observation, a task column.
@@ -342,6 +390,11 @@ def from_formula(formula: str, data: pd.DataFrame, task=None, missing: str = "dr
     eval_env : int or patsy.EvalEnvironment, default 0
         Where names in the formula that are not columns are looked up: 0 is the caller's
         namespace, 1 the caller's caller, ... ``np`` is always available.
+    binary : bool, default False
+        Binary responses (``family="binomial"``): a response may also be a two-level
+        categorical (strings, pandas Categorical, ``C(...)``); it is coded 0/1 (second level =
+        1) and the level order is recorded in ``extra["levels"]`` (response name ->
+        ``(level0, level1)``; ``("0", "1")`` for numbers, ``("False", "True")`` for booleans).
 
     Returns
     -------
@@ -400,14 +453,16 @@ def from_formula(formula: str, data: pd.DataFrame, task=None, missing: str = "dr
             )
     # responses named directly: numeric, booleans as 0/1
     to_float = []
+    bool_responses = set()
     for code in lhs_codes:
         name = code.strip()
         if name in lhs_cols:
             dtype = _single_column(data, name).dtype
-            if not numeric_dtype(dtype):
+            if not numeric_dtype(dtype) and not binary:
                 raise TypeError(f"response {name!r} is not numeric (dtype {dtype})")
             if pd.api.types.is_bool_dtype(dtype):
                 to_float.append(name)
+                bool_responses.add(name)
 
     used = list(dict.fromkeys(lhs_cols + rhs_cols))
     work = _prepare_frame(data, used, to_float=to_float)
@@ -443,10 +498,14 @@ def from_formula(formula: str, data: pd.DataFrame, task=None, missing: str = "dr
         raise ValueError(f"could not build the design for formula {formula!r}:\n{err}") from None
 
     for factor, info in ydf.design_info.factor_infos.items():
-        if info.type == "categorical":
+        if info.type == "categorical" and not binary:
             raise TypeError(
                 f"response {factor.name()!r} is not numeric (patsy treats it as categorical)"
             )
+    levels = None
+    if binary:
+        ydf, levels = _binary_responses(ydf, bool_responses,
+                                        [term.name() for term in desc.lhs_termlist])
     response_names = [str(c) for c in ydf.columns]
     if task is not None and len(response_names) != 1:
         raise ValueError(
@@ -467,6 +526,8 @@ def from_formula(formula: str, data: pd.DataFrame, task=None, missing: str = "dr
     check_finite_columns(Yv, response_names, "response")
 
     extra = {"source": "formula", "rhs_columns": rhs_cols}
+    if levels is not None:
+        extra["levels"] = levels
     if expanded != formula:
         extra["formula_expanded"] = expanded
     common = dict(
@@ -484,6 +545,37 @@ def from_formula(formula: str, data: pd.DataFrame, task=None, missing: str = "dr
     X, y, task_ptr, dropped = _shared(Xv, Yv, tasks, n_input)
     return TaskDesign(X=X, y=y, task_ptr=task_ptr, tasks=tasks, shared=True, row_index=kept,
                       dropped=dropped, extra=extra, **common)
+
+
+def _binary_responses(ydf: pd.DataFrame, bool_responses, order) -> tuple[pd.DataFrame, dict]:
+    """One 0/1 column per response term of patsy's left-hand side, and the level orders.
+
+    patsy codes a categorical response with one indicator column per level; a two-level one
+    keeps the indicator of its second level (named after the term). Columns follow ``order``
+    (the formula's order; patsy puts categorical terms first).
+    """
+    info = ydf.design_info
+    columns, levels = {}, {}
+    for term, sl in info.term_slices.items():
+        name = term.name()
+        block = ydf.iloc[:, sl]
+        cats = [f for f in term.factors if info.factor_infos[f].type == "categorical"]
+        if cats:
+            categories = info.factor_infos[cats[0]].categories
+            if len(term.factors) != 1 or len(categories) != 2:
+                raise ValueError(
+                    f"response {name!r} has {len(categories)} levels "
+                    f"({format_names([str(c) for c in categories])}); family='binomial' needs "
+                    "exactly two (or 0/1 numbers, or booleans)")
+            columns[name] = block.iloc[:, 1].to_numpy(dtype=np.float64)
+            levels[name] = (str(categories[0]), str(categories[1]))
+        else:
+            if block.shape[1] != 1:  # pragma: no cover - a numeric term gives one column
+                raise ValueError(f"response {name!r} gives {block.shape[1]} columns")
+            columns[name] = block.iloc[:, 0].to_numpy(dtype=np.float64)
+            levels[name] = ("False", "True") if name in bool_responses else ("0", "1")
+    order = [name for name in order if name in columns] + [n for n in columns if n not in order]
+    return pd.DataFrame({name: columns[name] for name in order}, index=ydf.index), levels
 
 
 # ---------------------------------------------------------------------------------------
@@ -575,10 +667,16 @@ def _exog_matrix(exog, feature_names, what: str = "exog"):
     return X, names
 
 
-def _endog_matrix(endog, what: str = "endog"):
-    """endog -> (Y float64 (N, K) with nan, names or None, was_2d)."""
+def _endog_matrix(endog, what: str = "endog", levels: dict | None = None):
+    """endog -> (Y float64 (N, K) with nan, names or None, was_2d).
+
+    With ``levels`` (a dict, binary responses), each column is coded 0/1 by
+    :func:`binary_codes` and its level order stored under its name (or position).
+    """
     if sp.issparse(endog):
         raise TypeError(f"{what} must be dense (an array, Series or DataFrame), not sparse")
+    if levels is not None:
+        return _binary_endog(endog, what, levels)
     if isinstance(endog, pd.DataFrame):
         names = [str(c) for c in endog.columns]
         Y = np.column_stack([column_to_float(endog.iloc[:, j], names[j], "response")
@@ -597,12 +695,41 @@ def _endog_matrix(endog, what: str = "endog"):
     return (Y[:, None], None, False) if Y.ndim == 1 else (Y, None, True)
 
 
+def _binary_endog(endog, what: str, levels: dict):
+    if isinstance(endog, pd.DataFrame):
+        names = [str(c) for c in endog.columns]
+        cols = [binary_codes(endog.iloc[:, j], names[j]) for j in range(endog.shape[1])]
+        levels.update({names[j]: lv for j, (_, lv) in enumerate(cols)})
+        Y = np.column_stack([c for c, _ in cols]) if cols else np.empty((len(endog), 0))
+        return Y, names, True
+    if isinstance(endog, pd.Series):
+        name = "y" if endog.name is None else str(endog.name)
+        codes, lv = binary_codes(endog, name)
+        levels[name] = lv
+        return codes[:, None], [name], False
+    arr = np.asarray(endog)
+    if arr.ndim == 1:
+        codes, lv = binary_codes(arr, what)
+        levels[0] = lv
+        return codes[:, None], None, False
+    if arr.ndim != 2:
+        raise ValueError(f"{what} must be 1-D or 2-D; got shape {arr.shape}")
+    cols = [binary_codes(arr[:, j], f"{what}[:, {j}]") for j in range(arr.shape[1])]
+    levels.update({j: lv for j, (_, lv) in enumerate(cols)})
+    return np.column_stack([c for c, _ in cols]), None, True
+
+
+def _name_levels(levels: dict, names) -> dict:
+    """Key the level orders of array responses (recorded by position) by response name."""
+    return {(names[k] if isinstance(k, (int, np.integer)) else k): v for k, v in levels.items()}
+
+
 def _nan_message(na: np.ndarray, names, role: str):
     return {f"{role} {names[j]}": int(na[:, j].sum()) for j in np.flatnonzero(na.any(axis=0))}
 
 
 def from_endog_exog(endog, exog, task=None, *, feature_names=None, response_names=None,
-                    missing: str = "drop") -> TaskDesign:
+                    missing: str = "drop", binary: bool = False) -> TaskDesign:
     """Build a :class:`TaskDesign` from statsmodels-style arrays.
 
     Parameters
@@ -625,6 +752,9 @@ def from_endog_exog(endog, exog, task=None, *, feature_names=None, response_name
         labelled 0 .. K-1).
     missing : {"drop", "raise"}
         As in :func:`from_formula`. nan in sparse ``exog`` always raises.
+    binary : bool, default False
+        Binary responses, as in :func:`from_formula` (two-level labels allowed; the level
+        order is recorded in ``extra["levels"]``).
 
     Returns
     -------
@@ -633,7 +763,8 @@ def from_endog_exog(endog, exog, task=None, *, feature_names=None, response_name
         else a RangeIndex.
     """
     missing = check_missing(missing)
-    Y, y_names, was_2d = _endog_matrix(endog)
+    levels = {} if binary else None
+    Y, y_names, was_2d = _endog_matrix(endog, levels=levels)
     N, K = Y.shape
     X, x_names = _exog_matrix(exog, feature_names)
     if X.shape[0] != N:
@@ -711,19 +842,22 @@ def from_endog_exog(endog, exog, task=None, *, feature_names=None, response_name
     X_kept = X.tocsr()[keep] if sp.issparse(X) else X[keep]
     common = dict(feature_names=x_names, response_names=y_names, n_input_rows=N,
                   data_index=data_index)
+    level_extra = {} if levels is None else {"levels": _name_levels(levels, y_names)}
     if task is not None:
         X, y, task_ptr, row_index, dropped, no_task = _stack_by_task(X_kept, Y[keep, 0], keep,
                                                                       codes, tasks)
         return TaskDesign(X=X, y=y, task_ptr=task_ptr, tasks=tasks, shared=False,
                           row_index=row_index, dropped=dropped,
-                          extra={"source": "endog_exog", "dropped_no_task": no_task}, **common)
+                          extra={"source": "endog_exog", "dropped_no_task": no_task,
+                                 **level_extra}, **common)
     X, y, task_ptr, dropped = _shared(X_kept, Y[keep], tasks_2d, N)
     return TaskDesign(X=X, y=y, task_ptr=task_ptr, tasks=tasks_2d, shared=True,
                       row_index=keep.astype(np.int64), dropped=dropped,
-                      extra={"source": "endog_exog"}, **common)
+                      extra={"source": "endog_exog", **level_extra}, **common)
 
 
-def from_arrays(X_list, y_list, *, feature_names=None, task_names=None) -> TaskDesign:
+def from_arrays(X_list, y_list, *, feature_names=None, task_names=None,
+                binary: bool = False) -> TaskDesign:
     """Build a per-task :class:`TaskDesign` from one ``(X_k, y_k)`` pair per task.
 
     Parameters
@@ -737,6 +871,9 @@ def from_arrays(X_list, y_list, *, feature_names=None, task_names=None) -> TaskD
         Default: the DataFrame columns of ``X_list[0]``, else ``x1 .. xp``.
     task_names : sequence of length K, optional
         Task labels, in this order. Default ``0 .. K-1``.
+    binary : bool, default False
+        Binary responses, as in :func:`from_formula`: the labels of all tasks together must
+        take two values; the level order is recorded in ``extra["levels"]["y"]``.
 
     Returns
     -------
@@ -768,6 +905,14 @@ def from_arrays(X_list, y_list, *, feature_names=None, task_names=None) -> TaskD
             raise ValueError(
                 f"task_names are not unique: {format_names(tasks[tasks.duplicated()].unique())}"
             )
+    level_extra = {}
+    if binary:
+        parts = [y_k if isinstance(y_k, pd.Series) else pd.Series(np.asarray(y_k).reshape(-1))
+                 for y_k in y_list]
+        sizes = np.cumsum([len(part) for part in parts])[:-1]
+        codes, lv = binary_codes(pd.concat(parts, ignore_index=True), "y")
+        y_list = np.split(codes, sizes)
+        level_extra = {"levels": {"y": lv}}
     Xs, ys = [], []
     names0 = None
     for k in range(K):
@@ -839,7 +984,7 @@ def from_arrays(X_list, y_list, *, feature_names=None, task_names=None) -> TaskD
         feature_names=list(names0), response_names=["y"], shared=False,
         row_index=np.arange(N, dtype=np.int64), n_input_rows=N, data_index=pd.RangeIndex(N),
         dropped=pd.Series(np.zeros(K, dtype=np.int64), index=tasks, name="dropped"),
-        extra={"source": "arrays"},
+        extra={"source": "arrays", **level_extra},
     )
 
 

@@ -17,7 +17,9 @@ from .solvers import make_problem, to_original_scale
 
 __all__ = ["MultiTaskModel", "fit"]
 
-_FAMILIES = ("gaussian",)
+#: response families: the loss of task k is its mean squared error / 2 ("gaussian") or its
+#: mean logistic loss ("binomial", responses 0/1, booleans or a two-level categorical)
+_FAMILIES = ("gaussian", "binomial")
 
 #: folds of the cross-validation that picks alpha when neither alpha nor alpha_frac is given
 DEFAULT_CV_FOLDS = 10
@@ -31,6 +33,12 @@ def _check_positive_number(name, value, *, allow_zero=True):
         bound = ">= 0" if allow_zero else "> 0"
         raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
     return value
+
+
+def _check_family(family):
+    if not isinstance(family, str) or family not in _FAMILIES:
+        raise ValueError(f"unknown family {family!r}; available: {', '.join(_FAMILIES)}")
+    return family
 
 
 def _check_int(name, value, minimum=1):
@@ -58,8 +66,10 @@ class MultiTaskModel:
     standardize : bool, default True
         Scale features to unit (pooled within-task) variance before solving, as glmnet does;
         coefficients are always reported on the original scale.
-    family : {"gaussian"}
-        Response distribution (the loss of each task is its mean squared error / 2).
+    family : {"gaussian", "binomial"}
+        Response distribution: the loss of each task is its mean squared error / 2
+        (``"gaussian"``) or its mean logistic loss (``"binomial"``: responses 0/1, booleans or
+        a two-level categorical; see :mod:`mtreg.solvers.logistic`).
     missing : {"drop", "raise"}
         Rows with missing values are dropped and counted per task, or raise an error.
     feature_names, response_names : list of str, optional
@@ -75,8 +85,10 @@ class MultiTaskModel:
     def __init__(self, endog, exog, task=None, *, penalty="group_lasso", fit_intercept=True,
                  standardize=True, family="gaussian", missing="drop", feature_names=None,
                  response_names=None, **penalty_options):
+        _check_family(family)
         design = _design.from_endog_exog(endog, exog, task, feature_names=feature_names,
-                                         response_names=response_names, missing=missing)
+                                         response_names=response_names, missing=missing,
+                                         binary=family == "binomial")
         self._init(design, penalty, penalty_options, fit_intercept=fit_intercept,
                    standardize=standardize, family=family, missing=missing)
 
@@ -86,10 +98,14 @@ class MultiTaskModel:
             raise TypeError(f"fit_intercept must be True or False, got {fit_intercept!r}")
         if not isinstance(standardize, (bool, np.bool_)):
             raise TypeError(f"standardize must be True or False, got {standardize!r}")
-        if family not in _FAMILIES:
-            raise ValueError(f"unknown family {family!r}; available: {', '.join(_FAMILIES)}")
+        _check_family(family)
         self.design = design
         self.penalty: Penalty = get_penalty(penalty, **penalty_options)
+        if family == "binomial":
+            from .solvers.logistic import check_labels, check_penalty
+
+            check_penalty(self.penalty)
+            check_labels(design.y, design.task_ptr, bool(fit_intercept), design.tasks)
         self.fit_intercept = bool(fit_intercept)
         self.standardize = bool(standardize)
         self.family = family
@@ -130,7 +146,10 @@ class MultiTaskModel:
         """
         if not isinstance(eval_env, EvalEnvironment):
             eval_env = EvalEnvironment.capture(eval_env + 1)
-        design = _design.from_formula(formula, data, task=task, missing=missing, eval_env=eval_env)
+        family = kwargs.get("family", "gaussian")
+        _check_family(family)
+        design = _design.from_formula(formula, data, task=task, missing=missing, eval_env=eval_env,
+                                      binary=family == "binomial")
         return cls._from_design(design, missing=missing, **kwargs)
 
     @classmethod
@@ -145,8 +164,10 @@ class MultiTaskModel:
         **kwargs
             ``penalty``, ``fit_intercept``, ``standardize``, ``family`` and penalty options.
         """
+        family = kwargs.get("family", "gaussian")
+        _check_family(family)
         design = _design.from_arrays(X_list, y_list, feature_names=feature_names,
-                                     task_names=task_names)
+                                     task_names=task_names, binary=family == "binomial")
         return cls._from_design(design, **kwargs)
 
     # ------------------------------------------------------------------ numerics
@@ -155,9 +176,16 @@ class MultiTaskModel:
         """The centred, standardised numeric problem (built once, cached)."""
         if self._problem is None:
             d = self.design
-            self._problem = make_problem(d.X, d.y, d.task_ptr, shared=d.shared,
-                                         fit_intercept=self.fit_intercept,
-                                         standardize=self.standardize)
+            if self.family == "binomial":  # the same scaling; the 0/1 labels are kept as they are
+                from .solvers.logistic import make_logistic_problem
+
+                self._problem = make_logistic_problem(d.X, d.y, d.task_ptr, shared=d.shared,
+                                                      fit_intercept=self.fit_intercept,
+                                                      standardize=self.standardize, tasks=d.tasks)
+            else:
+                self._problem = make_problem(d.X, d.y, d.task_ptr, shared=d.shared,
+                                             fit_intercept=self.fit_intercept,
+                                             standardize=self.standardize)
         return self._problem
 
     def __getstate__(self):
@@ -166,7 +194,12 @@ class MultiTaskModel:
         return state
 
     def alpha_max(self) -> float:
-        """Smallest alpha for which every coefficient is zero."""
+        """Smallest alpha for which every coefficient is zero.
+
+        ``penalty.alpha_max(G0)`` with ``G0[:, k] = X_k^T (y_k - ybar_k) / n_k`` (both families:
+        for ``"binomial"`` this is the gradient of the mean logistic loss at W = 0 with the
+        intercepts at their optimum).
+        """
         return self.penalty.alpha_max(self.problem.null_fit()[2])
 
     def fit(self, alpha=None, *, alpha_frac=None, tol=1e-6, max_iter=10_000, init=None):
@@ -176,18 +209,24 @@ class MultiTaskModel:
 
             sum_k 1/(2 n_k) ||y_k - b_k - X_k w_k||^2 + alpha * Omega(W)
 
+        or, for ``family="binomial"``, with ``eta_k = b_k + X_k w_k``::
+
+            sum_k 1/n_k sum_i [log(1 + exp(eta_ki)) - y_ki eta_ki] + alpha * Omega(W)
+
         Parameters
         ----------
         alpha : float, optional
             Penalty strength. Give ``alpha`` or ``alpha_frac``, not both. With neither, alpha is
-            chosen by 10-fold cross-validation (folds within tasks, ``random_state=0``) with
-            glmnet's 1-SE rule, and the summary says so (``results.cv`` keeps the CV).
+            chosen by 10-fold cross-validation (folds within tasks, ``random_state=0``; 100 alphas,
+            20 for non-convex penalties) with glmnet's 1-SE rule, and the summary says so
+            (``results.cv`` keeps the CV).
         alpha_frac : float in (0, 1], optional
             ``alpha`` as a fraction of :meth:`alpha_max`.
         tol : float, default 1e-6
             Stop when the duality gap is below ``tol`` times the objective at W = 0.
         max_iter : int, default 10000
-            Maximum number of epochs (passes over the features).
+            Maximum number of epochs (passes over the features); for ``"binomial"``, of each
+            inner (weighted least-squares) solve.
         init : MultiTaskResults or array-like of shape (p, K), optional
             Warm start: coefficients (original scale) to start from.
 
@@ -204,7 +243,10 @@ class MultiTaskModel:
         if alpha is None and alpha_frac is None:
             from .cv import cv_model
 
-            cvres = cv_model(self, n_folds=DEFAULT_CV_FOLDS, tol=tol, max_iter=max_iter)
+            # non-convex models refit every restart at every alpha: a coarser grid keeps it usable
+            n_alphas = 100 if getattr(self.penalty, "is_convex", True) else 20
+            cvres = cv_model(self, n_folds=DEFAULT_CV_FOLDS, n_alphas=n_alphas, tol=tol,
+                             max_iter=max_iter)
             res = cvres.results("1se")
             res.alpha_selection = f"{DEFAULT_CV_FOLDS}-fold CV, 1-SE rule (mtreg.cv)"
             return res
@@ -264,7 +306,8 @@ def fit(formula, data=None, task=None, *, penalty="group_lasso", alpha=None, alp
     """Fit a sparse multi-task regression from a formula.
 
     Minimises ``sum_k 1/(2 n_k) ||y_k - b_k - X_k w_k||^2 + alpha * Omega(W)`` over the
-    coefficients W (features x tasks) and per-task intercepts b.
+    coefficients W (features x tasks) and per-task intercepts b (``family="binomial"``: each
+    task's mean logistic loss instead of its halved mean squared error).
 
     Parameters
     ----------
@@ -285,7 +328,9 @@ def fit(formula, data=None, task=None, *, penalty="group_lasso", alpha=None, alp
         Per-task unpenalised intercepts.
     standardize : bool, default True
         glmnet's standardisation; coefficients are reported on the original scale.
-    family : {"gaussian"}
+    family : {"gaussian", "binomial"}
+        ``"binomial"``: sparse multi-task logistic regression (each task's mean logistic loss;
+        responses 0/1, booleans or a two-level categorical whose level order is reported).
     missing : {"drop", "raise"}
         Drop rows with missing values (counted per task in the summary) or raise.
     tol, max_iter, init

@@ -16,7 +16,8 @@ from patsy import EvalEnvironment
 
 from .criteria import CRITERIA, information_criteria
 from .model import MultiTaskModel, _check_int, _check_positive_number
-from .solvers import get_solver, to_original_scale
+from .solvers import bcd, get_solver, to_original_scale
+from .solvers.problem import Problem
 
 __all__ = ["PathResults", "path", "alpha_grid", "fit_path", "select"]
 
@@ -74,8 +75,18 @@ class _RawPath:
 
 def fit_path(problem, penalty, alphas, *, tol=1e-6, max_iter=10_000, coef_init=None) -> _RawPath:
     """Fit ``problem`` at every alpha (decreasing), each fit warm-started from the previous one."""
-    solve = get_solver(penalty)
     p, K, L = problem.n_features, problem.n_tasks, len(alphas)
+    if type(problem) is Problem and getattr(penalty, "solver", "bcd") == "bcd" \
+            and getattr(penalty, "kernel", None) in ("l1", "l21"):
+        # Gaussian BCD: residuals, last gradient and strong-rule working sets carried along
+        recs = bcd.solve_path(problem, penalty, [float(a) for a in alphas], tol=tol,
+                              max_iter=max_iter, coef_init=coef_init)
+        return _RawPath(np.stack([r.coef for r in recs], axis=2),
+                        np.stack([r.intercept for r in recs], axis=1),
+                        np.array([r.n_iter for r in recs], dtype=np.int64),
+                        np.array([r.gap for r in recs]),
+                        np.array([r.converged for r in recs], dtype=bool))
+    solve = get_solver(penalty)
     coef = np.zeros((p, K, L))
     intercept = np.zeros((K, L))
     n_iter = np.zeros(L, dtype=np.int64)

@@ -89,7 +89,7 @@ def penalty_description(name: str, params: dict) -> str:
 def header_pairs(*, response_names, task_column, penalty_name, penalty_params, family,
                  alpha, alpha_frac, n_tasks, n_features, n_rows, n_dropped, fit_intercept,
                  standardize, solver, converged, n_iter, gap, gap_tol, objective,
-                 is_convex=True) -> list[tuple[str, str]]:
+                 is_convex=True, levels=None) -> list[tuple[str, str]]:
     """The ``(label, value)`` pairs of the summary header, values already formatted.
 
     Parameters
@@ -114,6 +114,9 @@ def header_pairs(*, response_names, task_column, penalty_name, penalty_params, f
         Final duality gap, the gap the solver had to reach, objective of the solved problem.
     is_convex : bool
         Non-convex fits report their objective instead of a duality gap.
+    levels : str, optional
+        Level order of a binary response (``"0 < 1"``, ``"no < yes"``): the second level is
+        the one whose probability is modelled (binomial family).
 
     Returns
     -------
@@ -128,6 +131,7 @@ def header_pairs(*, response_names, task_column, penalty_name, penalty_params, f
                       ", ".join(f"{k}={fmt_value(v)}" for k, v in penalty_params.items())))
     pairs += [
         ("Family:", str(family)),
+        *([("Levels:", str(levels))] if levels is not None else []),
         ("Alpha:", fmt_float(alpha)),
         ("Alpha / alpha_max:", fmt_float(alpha_frac)),
         ("No. tasks:", str(int(n_tasks))),
@@ -203,11 +207,14 @@ def sparse_coef_frame(coef: np.ndarray, row_labels, col_labels, fmt: str = "%.4g
 
 
 def task_table_strings(table: pd.DataFrame) -> pd.DataFrame:
-    """Format the per-task statistics (columns n, dropped, R2, RMSE, nnz, intercept) as text."""
+    """Format the per-task statistics (columns n, dropped, R2, RMSE, nnz, intercept; binomial:
+    deviance, null_deviance, AUC, AUC_PR, accuracy) as text."""
     formats = {"n": "%d", "dropped": "%d", "R2": "%.4f", "RMSE": "%.4g", "nnz": "%d",
-               "intercept": "%.4g"}
+               "intercept": "%.4g", "deviance": "%.4g", "null_deviance": "%.4g", "AUC": "%.4f",
+               "AUC_PR": "%.4f", "accuracy": "%.4f"}
     headers = {"n": "n", "dropped": "dropped", "R2": "R^2", "RMSE": "RMSE", "nnz": "nonzeros",
-               "intercept": "intercept"}
+               "intercept": "intercept", "deviance": "deviance", "null_deviance": "null dev.",
+               "AUC": "AUC", "AUC_PR": "AUC-PR", "accuracy": "accuracy"}
     out = pd.DataFrame(index=[str(t) for t in table.index])
     for col in table.columns:
         fmt = formats.get(col, "%.4g")

@@ -18,6 +18,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from scipy.special import expit, gammaln, xlogy
 
 from . import report
 from .criteria import information_criteria
@@ -27,6 +28,18 @@ __all__ = ["MultiTaskResults", "SupportTable"]
 
 
 _MAX_TASK_COLUMNS = report.MAX_TASK_COLUMNS  # (the class defines a method named report)
+#: the summary notes perfect separation of a task when alpha / alpha_max is below this
+_SEPARATION_ALPHA_FRAC = 1e-2
+
+
+def _binomial_criteria(deviance, n_obs, nnz, n_candidates, n_intercepts=0, gamma=0.5) -> dict:
+    """AIC, BIC and EBIC from the binomial deviance (df as in :mod:`mtreg.criteria`)."""
+    df = nnz + n_intercepts
+    log_binom = gammaln(n_candidates + 1) - gammaln(nnz + 1) - gammaln(n_candidates - nnz + 1)
+    aic = deviance + 2 * df
+    bic = deviance + np.log(n_obs) * df
+    return {"aic": aic, "bic": bic, "ebic": bic + 2 * gamma * log_binom, "deviance": deviance,
+            "df": df}
 
 
 class MultiTaskResults:
@@ -35,6 +48,12 @@ class MultiTaskResults:
     The model minimised (shared/DESIGN.md)::
 
         F(W, b) = sum_k 1/(2 n_k) ||y_k - b_k - X_k w_k||^2  +  alpha * Omega(W)
+
+    or, for ``family="binomial"``, each task's mean logistic loss
+    ``1/n_k sum_i [log(1 + exp(eta_ki)) - y_ki eta_ki]`` with ``eta_k = b_k + X_k w_k``; then
+    :attr:`fittedvalues` are probabilities, :meth:`predict` takes ``type="response" | "link" |
+    "class"``, and the per-task table reports deviance, null deviance, AUC, AUC-PR and
+    accuracy.
 
     Parameters
     ----------
@@ -225,19 +244,33 @@ class MultiTaskResults:
         out[rows] = stacked
         return pd.Series(out, index=d.data_index)
 
+    @property
+    def family(self) -> str:
+        """Response family of the model: ``"gaussian"`` or ``"binomial"``."""
+        return getattr(self.model, "family", "gaussian")
+
+    @cached_property
+    def _stacked_mean(self) -> np.ndarray:
+        """Fitted means stacked like ``design.y``: the linear predictor, or its ``expit``."""
+        if self.family == "binomial":
+            return expit(self._stacked_fitted)
+        return self._stacked_fitted
+
     @cached_property
     def fittedvalues(self):
-        """Fitted values ``X_k w_k + b_k`` on the input rows (NaN for dropped rows).
+        """Fitted values on the input rows (NaN for dropped rows).
 
-        A Series aligned with the input table (long form: each row with its own task), or a
-        DataFrame rows x tasks for a shared design (wide form).
+        ``X_k w_k + b_k`` (Gaussian), or the fitted probabilities ``expit(X_k w_k + b_k)`` of the
+        second response level (binomial). A Series aligned with the input table (long form:
+        each row with its own task), or a DataFrame rows x tasks for a shared design (wide
+        form).
         """
-        return self._to_input_rows(self._stacked_fitted)
+        return self._to_input_rows(self._stacked_mean)
 
     @cached_property
     def resid(self):
-        """Residuals ``y - fittedvalues``, aligned like :attr:`fittedvalues`."""
-        return self._to_input_rows(np.asarray(self.design.y, dtype=float) - self._stacked_fitted)
+        """Response residuals ``y - fittedvalues``, aligned like :attr:`fittedvalues`."""
+        return self._to_input_rows(np.asarray(self.design.y, dtype=float) - self._stacked_mean)
 
     # ------------------------------------------------------------------ per-task statistics
     @cached_property
@@ -274,9 +307,100 @@ class MultiTaskResults:
     @cached_property
     def _criteria(self) -> dict:
         d = self.design
+        if self.family == "binomial":
+            return _binomial_criteria(float(self._binomial_stats["deviance"].sum()),
+                                      int(np.sum(d.n_samples)), int(self.nnz.sum()),
+                                      d.n_features * d.n_tasks,
+                                      d.n_tasks if self.model.fit_intercept else 0)
         return information_criteria(self.ssr.to_numpy(), d.n_samples, int(self.nnz.sum()),
                                     d.n_features * d.n_tasks,
                                     d.n_tasks if self.model.fit_intercept else 0)
+
+    # ------------------------------------------------------------------ binomial statistics
+    @cached_property
+    def _binomial_stats(self) -> dict:
+        """Per-task deviance, null deviance, AUC, AUC-PR and accuracy (binomial fits)."""
+        if self.family != "binomial":
+            raise AttributeError("deviance, AUC, AUC-PR and accuracy are statistics of "
+                                 "family='binomial' fits")
+        from sklearn.metrics import average_precision_score, roc_auc_score
+
+        d = self.design
+        y = np.asarray(d.y, dtype=float)
+        eta = self._stacked_fitted
+        K = d.n_tasks
+        out = {k: np.full(K, np.nan) for k in ("deviance", "null_deviance", "auc", "auc_pr",
+                                                "accuracy")}
+        for k in range(K):
+            sl = slice(d.task_ptr[k], d.task_ptr[k + 1])
+            yk, ek = y[sl], eta[sl]
+            out["deviance"][k] = 2.0 * float(np.sum(np.logaddexp(0.0, ek) - yk * ek))
+            if self.model.fit_intercept:
+                ybar = yk.mean()
+                out["null_deviance"][k] = -2.0 * float(np.sum(xlogy(yk, ybar)
+                                                              + xlogy(1 - yk, 1 - ybar)))
+            else:  # the null model predicts 1/2
+                out["null_deviance"][k] = 2.0 * len(yk) * np.log(2.0)
+            out["accuracy"][k] = float(np.mean((ek > 0) == (yk == 1)))
+            if 0 < yk.sum() < len(yk):
+                out["auc"][k] = roc_auc_score(yk, ek)
+                out["auc_pr"][k] = average_precision_score(yk, ek)
+        return out
+
+    def _binomial_series(self, key: str, name: str) -> pd.Series:
+        return pd.Series(self._binomial_stats[key], index=self._task_index(), name=name)
+
+    @property
+    def deviance(self) -> pd.Series:
+        """Per-task deviance ``-2 log L_k`` (binomial: ``2 sum_i loss_i``; statsmodels' Logit
+        deviance is ``-2 llf``)."""
+        return self._binomial_series("deviance", "deviance")
+
+    @property
+    def null_deviance(self) -> pd.Series:
+        """Per-task deviance of the intercept-only model (probability 1/2 without intercepts)."""
+        return self._binomial_series("null_deviance", "null_deviance")
+
+    @property
+    def dev_ratio(self) -> pd.Series:
+        """Per-task fraction of (null) deviance explained, ``1 - deviance / null_deviance``."""
+        st = self._binomial_stats
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = 1.0 - st["deviance"] / st["null_deviance"]
+        return pd.Series(ratio, index=self._task_index(), name="dev_ratio")
+
+    @property
+    def auc(self) -> pd.Series:
+        """Per-task area under the ROC curve of the fitted probabilities (in-sample)."""
+        return self._binomial_series("auc", "AUC")
+
+    @property
+    def auc_pr(self) -> pd.Series:
+        """Per-task area under the precision-recall curve (average precision, in-sample)."""
+        return self._binomial_series("auc_pr", "AUC-PR")
+
+    @property
+    def accuracy(self) -> pd.Series:
+        """Per-task fraction of rows whose class (probability > 1/2) is the observed one."""
+        return self._binomial_series("accuracy", "accuracy")
+
+    @property
+    def levels(self) -> dict:
+        """Level order of each binary response: name -> ``(level coded 0, level coded 1)``."""
+        if self.family != "binomial":
+            return {}
+        known = dict((self.design.extra or {}).get("levels") or {})
+        levels = {name: tuple(known.get(name, ("0", "1"))) for name in self.design.response_names}
+        levels.update({name: tuple(lv) for name, lv in known.items() if name not in levels})
+        return levels
+
+    @property
+    def separated(self) -> pd.Series:
+        """Binomial fits: whether the fitted linear predictor separates the classes, per task."""
+        sep = (self.record.extra or {}).get("separated")
+        if sep is None:
+            sep = np.zeros(self.design.n_tasks, dtype=bool)
+        return pd.Series(np.asarray(sep, dtype=bool), index=self._task_index(), name="separated")
 
     @property
     def aic(self) -> float:
@@ -369,6 +493,10 @@ class MultiTaskResults:
         ``method="split"`` (sample splitting), ``"multisplit"`` (Meinshausen, Meier & Bühlmann
         2009) or ``"relaxed"`` (no valid inference). Returns a ``RefitResults``.
         """
+        if self.family != "gaussian":
+            raise ValueError(f"post-selection refits use OLS p-values and are defined for the "
+                             f"Gaussian family only, not family={self.family!r}; use mtreg.stability "
+                             "for selection frequencies of a logistic model")
         from .inference import refit
 
         return refit(self, method, **options)
@@ -380,10 +508,25 @@ class MultiTaskResults:
         -------
         DataFrame indexed by task, columns
             ``n`` (rows used), ``dropped`` (rows dropped for missing values), ``R2``,
-            ``RMSE``, ``nnz`` (nonzero coefficients), ``intercept``.
+            ``RMSE``, ``nnz`` (nonzero coefficients), ``intercept``. Binomial fits report
+            ``deviance``, ``null_deviance``, ``AUC``, ``AUC_PR`` (average precision) and
+            ``accuracy`` (in-sample) instead of ``R2`` and ``RMSE``.
         """
         st = self._task_stats
         tasks = self._task_index()
+        if self.family == "binomial":
+            bs = self._binomial_stats
+            return pd.DataFrame({
+                "n": st["n"],
+                "dropped": self._dropped_per_task(),
+                "deviance": bs["deviance"],
+                "null_deviance": bs["null_deviance"],
+                "AUC": bs["auc"],
+                "AUC_PR": bs["auc_pr"],
+                "accuracy": bs["accuracy"],
+                "nnz": self.nnz.to_numpy(),
+                "intercept": self._intercept,
+            }, index=tasks)
         return pd.DataFrame({
             "n": st["n"],
             "dropped": self._dropped_per_task(),
@@ -410,8 +553,8 @@ class MultiTaskResults:
         return int(d.n_input_rows - np.unique(np.asarray(d.row_index)).shape[0])
 
     # ------------------------------------------------------------------ prediction
-    def predict(self, newdata=None, task=None):
-        """Predictions ``X_k w_k + b_k`` for new rows.
+    def predict(self, newdata=None, task=None, type=None):  # noqa: A002 - glmnet's name
+        """Predictions for new rows (or the fitted rows).
 
         Parameters
         ----------
@@ -424,6 +567,13 @@ class MultiTaskResults:
             Long form: the task of every row when ``newdata`` has no task column (one label
             for all rows, or one per row). Arrays and wide form: predict for this task only
             (one label), for the task of each row (n labels), or for every task (None).
+        type : {"response", "link", "class"}, optional
+            As glmnet's ``predict(type=)``. ``"link"``: the linear predictor
+            ``X_k w_k + b_k``; ``"response"`` (the default): the mean, i.e. the linear predictor
+            (Gaussian) or the probability ``expit(X_k w_k + b_k)`` of the second response
+            level (binomial); ``"class"`` (binomial only): the class whose probability
+            exceeds 1/2, coded like the response (0/1 for numeric and boolean responses, the
+            level label for a categorical response; NaN for rows dropped from the fit).
 
         Returns
         -------
@@ -431,11 +581,49 @@ class MultiTaskResults:
             A Series (one prediction per row, indexed like ``newdata``) when each row has one
             task; a DataFrame rows x tasks when predicting for every task.
         """
+        kind = self._check_type(type)
+        return self._apply_type(self._predict_link(newdata, task), kind)
+
+    def _check_type(self, type):  # noqa: A002
+        if type is None:
+            return "response"
+        kinds = ("response", "link", "class") if self.family == "binomial" else ("response", "link")
+        if type not in kinds:
+            raise ValueError(f"type must be one of {', '.join(map(repr, kinds))} for family="
+                             f"{self.family!r}, got {type!r}")
+        return type
+
+    def _apply_type(self, link, kind):
+        if kind == "link" or self.family != "binomial":
+            return link
+        prob = link.apply(expit) if isinstance(link, pd.DataFrame) else expit(link)
+        if kind == "response":
+            return prob
+        levels = self.levels
+        if isinstance(prob, pd.DataFrame):  # one column per task; wide form: per response
+            return pd.DataFrame({c: self._classes(prob[c], levels.get(str(c)))
+                                 for c in prob.columns}, index=prob.index)[prob.columns]
+        name = self.design.response_names[0] if len(self.design.response_names) == 1 else None
+        return pd.Series(self._classes(prob, levels.get(name)), index=prob.index, name=prob.name)
+
+    @staticmethod
+    def _classes(prob: pd.Series, levels) -> np.ndarray:
+        """Class coded like the response: 0/1 floats, or the level labels (NaN kept)."""
+        p = prob.to_numpy(dtype=float)
+        hit = p > 0.5
+        if levels is None or tuple(levels) in (("0", "1"), ("False", "True")):
+            return np.where(np.isnan(p), np.nan, hit.astype(float))
+        out = np.where(hit, levels[1], levels[0]).astype(object)
+        out[np.isnan(p)] = np.nan
+        return out
+
+    def _predict_link(self, newdata, task):
+        """The linear predictor ``X_k w_k + b_k`` (see :meth:`predict`)."""
         if newdata is None:
             if task is not None:
                 raise TypeError("task= is only used together with newdata; the fitted values "
                                 "are attribute fittedvalues")
-            return self.fittedvalues.copy()
+            return self._to_input_rows(self._stacked_fitted)
         d = self.design
         is_frame = isinstance(newdata, pd.DataFrame)
         index = newdata.index if is_frame else None
@@ -557,11 +745,39 @@ class MultiTaskResults:
             gap_tol=rec.gap_tol,
             objective=rec.objective,
             is_convex=getattr(pen, "is_convex", True),
+            levels=self._level_text() if self.family == "binomial" else None,
         )
         if self.alpha_selection:
             at = [label for label, _ in pairs].index("Alpha / alpha_max:") + 1
             pairs.insert(at, ("Alpha chosen by:", str(self.alpha_selection)))
         return pairs
+
+    def _level_text(self) -> str:
+        """``"no < yes"`` (one binary response), or ``"y1: 0 < 1; y2: no < yes"``."""
+        levels = self.levels
+        texts = {name: f"{lv[0]} < {lv[1]}" for name, lv in levels.items()}
+        if len(set(texts.values())) <= 1:
+            return next(iter(texts.values()), "0 < 1")
+        return "; ".join(f"{name}: {t}" for name, t in texts.items())
+
+    def _binomial_notes(self) -> list[str]:
+        rec = self.record
+        extra = rec.extra or {}
+        notes = [f"Binomial family: each task's mean logistic loss; probabilities are those of "
+                 f"the second level ({self._level_text()}). Deviance, AUC, AUC-PR (average "
+                 "precision) and accuracy are in-sample."]
+        sep = np.asarray(extra.get("separated", []), dtype=bool)
+        frac = self.alpha_frac
+        if sep.any() and (np.isnan(frac) or frac < _SEPARATION_ALPHA_FRAC):
+            tasks = [str(t) for t in np.asarray(self._task_index())[sep]]
+            notes.append(f"Note: the fitted linear predictor perfectly separates the classes of "
+                         f"task(s) {report.short_list(tasks)} at this small alpha: without the "
+                         "penalty their coefficients would be infinite (they grow without bound "
+                         "as alpha -> 0).")
+        if "kkt" in extra and not np.isfinite(rec.gap):
+            notes.append(f"Stopping rule: {extra.get('certificate', 'objective decrease')}; "
+                         f"largest KKT violation {report.fmt_float(extra['kkt'], '%.3g')}.")
+        return notes
 
     def _notes(self) -> list[str]:
         notes = [report.NO_SE_NOTE,
@@ -571,6 +787,8 @@ class MultiTaskResults:
         if n_dropped:
             notes.append(f"{n_dropped} row(s) with missing values were dropped (per task: "
                          "column 'dropped').")
+        if self.family == "binomial":
+            notes.extend(self._binomial_notes())
         if not self.converged:
             rec = self.record
             notes.append(f"Warning: the solver did not converge in {rec.n_iter} iterations "
@@ -593,7 +811,8 @@ class MultiTaskResults:
             With ``as_text()``, ``as_html()``, ``as_latex()`` and ``_repr_html_``.
         """
         name = getattr(self.penalty, "name", type(self.penalty).__name__)
-        title = f"Multi-task {report.penalty_label(name)} regression results"
+        kind = "logistic regression" if self.family == "binomial" else "regression"
+        title = f"Multi-task {report.penalty_label(name)} {kind} results"
         return report.build_summary(
             title, self._header(), self.task_table(), self._coef, self.feature_names,
             list(self._task_index()), notes=self._notes(), max_cols=max_columns,

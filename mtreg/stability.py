@@ -109,6 +109,7 @@ class _RawDesign:
     y: np.ndarray
     task_ptr: np.ndarray
     shared: bool
+    family: str = "gaussian"
 
     @property
     def n_tasks(self) -> int:
@@ -120,8 +121,8 @@ class _RawDesign:
         return self.X.shape[0]
 
     @classmethod
-    def of(cls, design) -> _RawDesign:
-        return cls(design.X, design.y, design.task_ptr, design.shared)
+    def of(cls, design, family: str = "gaussian") -> _RawDesign:
+        return cls(design.X, design.y, design.task_ptr, design.shared, family)
 
 
 def _block_sizes(raw: _RawDesign) -> list[tuple[int, int]]:
@@ -186,8 +187,10 @@ def _select_path(raw: _RawDesign, mask: np.ndarray, penalty, alphas, fit_interce
                  tol, max_iter):
     """Fit the path on the rows in ``mask``; supports (p, K, L), co-clustering, convergence."""
     X, y, ptr = _split_design(raw, mask)
-    problem = make_problem(X, y, ptr, shared=raw.shared, fit_intercept=fit_intercept,
-                           standardize=standardize)
+    build = make_problem
+    if raw.family == "binomial":
+        from .solvers.logistic import make_logistic_problem as build
+    problem = build(X, y, ptr, shared=raw.shared, fit_intercept=fit_intercept, standardize=standardize)
     solve = get_solver(penalty)
     p, K, L = problem.n_features, problem.n_tasks, len(alphas)
     support = np.zeros((p, K, L), dtype=bool)
@@ -831,7 +834,7 @@ def stability_model(model: MultiTaskModel, *, alphas=None, n_alphas=20, alpha_mi
         alphas = alpha_grid(amax, n_alphas, ratio)
     else:
         alphas = _check_alphas(alphas)
-    raw = _RawDesign.of(design)
+    raw = _RawDesign.of(design, getattr(model, "family", "gaussian"))
     n_jobs_total = n_subsamples // 2 if complementary_pairs else n_subsamples
     seeds = np.random.SeedSequence(random_state).spawn(n_jobs_total)
     jobs = (delayed(_subsample_job)(raw, seed, sample_fraction, complementary_pairs, model.penalty,

@@ -17,7 +17,7 @@ from libc.math cimport sqrt
 
 import numpy as np
 
-from ._blas cimport _axpy, _dot
+from ._blas cimport _axpy, _dot, _gemv_t, _ger
 
 
 # ------------------------------------------------------------------------------ row updates
@@ -29,18 +29,55 @@ cdef inline double _soft(double x, double t) noexcept nogil:
     return 0.0
 
 
+cdef inline double _dot_short(Py_ssize_t n, const double* x, const double* y) noexcept nogil:
+    """x^T y for short vectors (per-task columns): four accumulators, no BLAS call overhead."""
+    cdef Py_ssize_t i, m = n - n % 4
+    cdef double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+    for i in range(0, m, 4):
+        s0 += x[i] * y[i]
+        s1 += x[i + 1] * y[i + 1]
+        s2 += x[i + 2] * y[i + 2]
+        s3 += x[i + 3] * y[i + 3]
+    for i in range(m, n):
+        s0 += x[i] * y[i]
+    return (s0 + s1) + (s2 + s3)
+
+
+cdef inline void _axpy_short(Py_ssize_t n, double a, const double* x, double* y) noexcept nogil:
+    """y += a x for short vectors."""
+    cdef Py_ssize_t i
+    for i in range(n):
+        y[i] += a * x[i]
+
+
+cdef inline double _psi(const double* g, const double* c, Py_ssize_t K, double lam1, double nu,
+                        double* dpsi) noexcept nogil:
+    """``psi(nu) = sum_k g_k^2 / (c_k nu + lam1)^2 - 1`` and its derivative."""
+    cdef Py_ssize_t k
+    cdef double psi = -1.0, dp = 0.0, d, t
+    for k in range(K):
+        d = c[k] * nu + lam1
+        t = g[k] * g[k] / (d * d)
+        psi += t
+        dp -= 2.0 * t * c[k] / d
+    dpsi[0] = dp
+    return psi
+
+
 cdef inline void _row_update(const double* g, const double* c, double* w, Py_ssize_t K,
-                             double lam1, bint l21) noexcept nogil:
+                             double lam1, bint l21, double nu0) noexcept nogil:
     """Exact minimiser of sum_k (c_k/2) w_k^2 - g_k w_k + lam1 ||w||_*, written to ``w``.
 
     ``c_k = a_k + lam2`` is the curvature of task k.  For l21 the minimiser is
     ``w_k = g_k nu / (c_k nu + lam1)`` where ``nu = ||w||`` is the root of
-    ``psi(nu) = sum_k g_k^2 / (c_k nu + lam1)^2 - 1`` (convex, decreasing); Newton's method
-    started left of the root, at ``(||g|| - lam1) / max_k c_k``, increases monotonically to it
-    and is exact at once when every ``c_k`` is equal (the shared-design case).
+    ``psi(nu) = sum_k g_k^2 / (c_k nu + lam1)^2 - 1`` (convex, decreasing), bracketed by
+    ``(||g|| - lam1) / max_k c_k`` and ``(||g|| - lam1) / min_k c_k`` (equal, hence exact at once,
+    in the shared-design case).  Newton's method started left of the root increases
+    monotonically to it; ``nu0`` (the row's current norm, a warm start) is used when it lies
+    in the bracket: from its right, one Newton step lands left of the root (psi is convex).
     """
     cdef Py_ssize_t k, it
-    cdef double ng = 0.0, cmax = 0.0, cmin, nu, psi, dpsi, d, t, step
+    cdef double ng = 0.0, cmax = 0.0, cmin, nu, nu_hi, psi, dpsi = 0.0, step
     if not l21:
         for k in range(K):
             w[k] = _soft(g[k], lam1) / c[k] if c[k] > 0.0 else 0.0
@@ -63,14 +100,17 @@ cdef inline void _row_update(const double* g, const double* c, double* w, Py_ssi
         return
     nu = (ng - lam1) / cmax
     if cmin < cmax:
+        nu_hi = (ng - lam1) / cmin if cmin > 0.0 else nu0 + 1.0
+        if nu < nu0 < nu_hi:
+            psi = _psi(g, c, K, lam1, nu0, &dpsi)
+            if psi >= 0.0:
+                nu = nu0
+            elif dpsi < 0.0:
+                step = nu0 - psi / dpsi
+                if step > nu:
+                    nu = step
         for it in range(100):
-            psi = -1.0
-            dpsi = 0.0
-            for k in range(K):
-                d = c[k] * nu + lam1
-                t = g[k] * g[k] / (d * d)
-                psi += t
-                dpsi -= 2.0 * t * c[k] / d
+            psi = _psi(g, c, K, lam1, nu, &dpsi)
             if psi <= 1e-15 or dpsi >= 0.0:
                 break
             step = -psi / dpsi
@@ -79,6 +119,14 @@ cdef inline void _row_update(const double* g, const double* c, double* w, Py_ssi
                 break
     for k in range(K):
         w[k] = g[k] * nu / (c[k] * nu + lam1)
+
+
+cdef inline double _row_norm(const double* w, Py_ssize_t K) noexcept nogil:
+    cdef Py_ssize_t k
+    cdef double s = 0.0
+    for k in range(K):
+        s += w[k] * w[k]
+    return sqrt(s)
 
 
 # ----------------------------------------------------------------------- shared design
@@ -117,7 +165,11 @@ def epochs_shared_dense(const double[::1, :] X, double[::1, :] R, double[:, ::1]
     cdef Py_ssize_t n_ws = ws.shape[0], jj, j, k
     cdef int ep = 0
     cdef double inv_n = 1.0 / n, dec, cj, d
-    cdef double[::1] g = np.empty(K), c = np.empty(K), wn = np.empty(K)
+    cdef bint moved
+    # level-2 BLAS per row when R is small enough for OpenBLAS to run gemv/ger on one thread
+    # (its threads cost more than they give on such blocks); level 1 otherwise
+    cdef bint level2 = n * K <= 8192
+    cdef double[::1] g = np.empty(K), c = np.empty(K), wn = np.empty(K), delta = np.empty(K)
     with nogil:
         while ep < max_epochs:
             ep += 1
@@ -131,16 +183,28 @@ def epochs_shared_dense(const double[::1, :] X, double[::1, :] R, double[:, ::1]
                 # level-1 BLAS per task (as scikit-learn): gemv/ger on an (n, K) block are
                 # too small to gain from threads and lose a lot to OpenBLAS's thread start-up
                 cj = a[j] + lam2
-                for k in range(K):
-                    g[k] = _dot(n, &X[0, j], 1, &R[0, k], 1) * inv_n + a[j] * W[j, k]
-                    c[k] = cj
-                _row_update(&g[0], &c[0], &wn[0], K, lam1[j], l21)
+                if level2:  # g = R^T x_j / n: one gemv instead of K dots
+                    _gemv_t(n, K, inv_n, &R[0, 0], n, &X[0, j], 1, 0.0, &g[0], 1)
+                    for k in range(K):
+                        g[k] += a[j] * W[j, k]
+                        c[k] = cj
+                else:
+                    for k in range(K):
+                        g[k] = _dot(n, &X[0, j], 1, &R[0, k], 1) * inv_n + a[j] * W[j, k]
+                        c[k] = cj
+                _row_update(&g[0], &c[0], &wn[0], K, lam1[j], l21, 0.0)
+                moved = False
                 for k in range(K):
                     d = wn[k] - W[j, k]
+                    delta[k] = -d
                     if d != 0.0:
+                        moved = True
                         dec += 0.5 * cj * d * d
                         W[j, k] = wn[k]
-                        _axpy(n, -d, &X[0, j], 1, &R[0, k], 1)
+                        if not level2:
+                            _axpy(n, -d, &X[0, j], 1, &R[0, k], 1)
+                if level2 and moved:  # R -= x_j d^T: one ger
+                    _ger(n, K, 1.0, &X[0, j], 1, &delta[0], 1, &R[0, 0], n)
             if dec <= eps:
                 break
     return ep
@@ -184,7 +248,7 @@ def epochs_shared_sparse(const double[::1] data, const Py_ssize_t[::1] indices,
                         g[k] += x * R[i, k]
                 for k in range(K):
                     g[k] += a[j] * W[j, k]
-                _row_update(&g[0], &c[0], &wn[0], K, lam1[j], l21)
+                _row_update(&g[0], &c[0], &wn[0], K, lam1[j], l21, 0.0)
                 moved = False
                 for k in range(K):
                     d = wn[k] - W[j, k]
@@ -260,8 +324,8 @@ def epochs_stacked_dense(const double[::1, :] X, const Py_ssize_t[::1] task_ptr,
                     if a[j, k] == 0.0:
                         g[k] = 0.0
                     else:
-                        g[k] = _dot(nk, &X[s, j], 1, &r[s], 1) * inv_n[k] + a[j, k] * W[j, k]
-                _row_update(&g[0], &c[0], &wn[0], K, lam1[j], l21)
+                        g[k] = _dot_short(nk, &X[s, j], &r[s]) * inv_n[k] + a[j, k] * W[j, k]
+                _row_update(&g[0], &c[0], &wn[0], K, lam1[j], l21, _row_norm(&W[j, 0], K))
                 for k in range(K):
                     d = wn[k] - W[j, k]
                     if d != 0.0:
@@ -269,7 +333,7 @@ def epochs_stacked_dense(const double[::1, :] X, const Py_ssize_t[::1] task_ptr,
                         dec += 0.5 * c[k] * d * d
                         W[j, k] = wn[k]
                         if a[j, k] != 0.0:
-                            _axpy(<int> (task_ptr[k + 1] - s), -d, &X[s, j], 1, &r[s], 1)
+                            _axpy_short(task_ptr[k + 1] - s, -d, &X[s, j], &r[s])
             if dec <= eps:
                 break
     return ep
@@ -304,7 +368,7 @@ def epochs_stacked_sparse(const double[::1] data, const Py_ssize_t[::1] indices,
                     for ii in range(col_task_ptr[j, k], col_task_ptr[j, k + 1]):
                         acc += data[ii] * r[indices[ii]]
                     g[k] = acc * inv_n[k] + a[j, k] * W[j, k]
-                _row_update(&g[0], &c[0], &wn[0], K, lam1[j], l21)
+                _row_update(&g[0], &c[0], &wn[0], K, lam1[j], l21, _row_norm(&W[j, 0], K))
                 for k in range(K):
                     d = wn[k] - W[j, k]
                     if d != 0.0:
@@ -328,57 +392,138 @@ def epochs_stacked_sparse(const double[::1] data, const Py_ssize_t[::1] indices,
 
 
 # ------------------------------------------------------------- gradients (gap, working set)
-def gradient_shared_dense(const double[::1, :] X, const double[::1, :] R, double[:, ::1] G):
-    """``G = X^T R / n`` (p, K) for one dense design.
-
-    Level-1 BLAS, one column of X at a time (it stays in cache for the K tasks): the gap check
-    then costs about one epoch, without starting BLAS threads for a small product.
-    """
+# Every gradient kernel writes ``G[jj, k] = x_jk^T r_k / n_k`` for the rows ``j = ws[jj]`` it is
+# given (all rows for a full gradient, the working set for the inner gap checks); the full
+# gradient of a shared dense design is one numpy gemm on the Python side.
+def gradient_shared_dense(const double[::1, :] X, const double[::1, :] R,
+                          const Py_ssize_t[::1] ws, double[:, ::1] G):
+    """``G[jj] = x_j^T R / n`` for ``j = ws[jj]``, one dense design shared by the K tasks."""
     cdef int n = X.shape[0], K = R.shape[1]
-    cdef Py_ssize_t p = X.shape[1], j, k
+    cdef Py_ssize_t n_ws = ws.shape[0], jj, j, k
     cdef double inv_n = 1.0 / n
     with nogil:
-        for j in range(p):
+        for jj in range(n_ws):
+            j = ws[jj]
             for k in range(K):
-                G[j, k] = _dot(n, &X[0, j], 1, &R[0, k], 1) * inv_n
+                G[jj, k] = _dot(n, &X[0, j], 1, &R[0, k], 1) * inv_n
 
 
-def residual_shared_dense(const double[::1, :] X, const double[:, ::1] W, double[::1, :] R):
-    """``R -= X W`` (n, K) for one dense design, touching only the nonzero entries of W."""
-    cdef int n = X.shape[0]
-    cdef Py_ssize_t p = X.shape[1], K = W.shape[1], j, k
+def gradient_shared_sparse(const double[::1] data, const Py_ssize_t[::1] indices,
+                           const Py_ssize_t[::1] indptr, const double[:, ::1] R,
+                           const Py_ssize_t[::1] ws, double[:, ::1] G):
+    """As :func:`gradient_shared_dense` for a CSC design, ``R`` (n, K) C-contiguous."""
+    cdef Py_ssize_t n = R.shape[0], K = R.shape[1], n_ws = ws.shape[0], jj, j, k, ii, i
+    cdef double inv_n = 1.0 / n, x
     with nogil:
-        for j in range(p):
+        for jj in range(n_ws):
+            j = ws[jj]
             for k in range(K):
-                if W[j, k] != 0.0:
-                    _axpy(n, -W[j, k], &X[0, j], 1, &R[0, k], 1)
+                G[jj, k] = 0.0
+            for ii in range(indptr[j], indptr[j + 1]):
+                i = indices[ii]
+                x = data[ii] * inv_n
+                for k in range(K):
+                    G[jj, k] += x * R[i, k]
 
 
 def gradient_stacked_dense(const double[::1, :] X, const Py_ssize_t[::1] task_ptr,
-                           const double[::1] r, double[:, ::1] G):
-    """``G[j, k] = x_jk^T r_k / n_k`` for per-task dense designs stacked by task."""
-    cdef Py_ssize_t K = task_ptr.shape[0] - 1, p = X.shape[1], j, k, s
-    cdef int nk
+                           const double[::1] r, const Py_ssize_t[::1] ws, double[:, ::1] G):
+    """``G[jj, k] = x_jk^T r_k / n_k`` (``j = ws[jj]``), per-task dense designs stacked by task.
+
+    ``ws = None`` gives the full gradient, one level-2 BLAS call (``X_k^T r_k``) per task.
+    """
+    cdef Py_ssize_t K = task_ptr.shape[0] - 1, p = X.shape[1], j, jj, k, s
+    cdef Py_ssize_t n_ws = p if ws is None else ws.shape[0]
+    cdef int nk, N = X.shape[0], ldg = G.shape[1]
     with nogil:
-        for j in range(p):
+        if ws is None:
             for k in range(K):
                 s = task_ptr[k]
                 nk = <int> (task_ptr[k + 1] - s)
-                G[j, k] = _dot(nk, &X[s, j], 1, &r[s], 1) / nk if nk > 0 else 0.0
+                if nk == 0:
+                    for jj in range(n_ws):
+                        G[jj, k] = 0.0
+                else:
+                    _gemv_t(nk, <int> p, 1.0 / nk, &X[s, 0], N, &r[s], 1, 0.0, &G[0, k], ldg)
+        else:  # column by column: X[:, j] of all tasks is contiguous
+            for jj in range(n_ws):
+                j = ws[jj]
+                for k in range(K):
+                    s = task_ptr[k]
+                    nk = <int> (task_ptr[k + 1] - s)
+                    G[jj, k] = _dot_short(nk, &X[s, j], &r[s]) / nk if nk > 0 else 0.0
 
 
 def gradient_stacked_sparse(const double[::1] data, const Py_ssize_t[::1] indices,
                             const Py_ssize_t[:, ::1] col_task_ptr,
                             const Py_ssize_t[::1] task_ptr, const double[::1] r,
-                            double[:, ::1] G):
-    """``G[j, k] = x_jk^T r_k / n_k`` for per-task sparse designs stacked by task."""
-    cdef Py_ssize_t K = task_ptr.shape[0] - 1, p = col_task_ptr.shape[0], j, k, ii, nk
+                            const Py_ssize_t[::1] ws, double[:, ::1] G):
+    """As :func:`gradient_stacked_dense` for one stacked CSC matrix (``ws = None``: all rows)."""
+    cdef Py_ssize_t K = task_ptr.shape[0] - 1, p = col_task_ptr.shape[0], j, jj, k, ii, nk
+    cdef Py_ssize_t n_ws = p if ws is None else ws.shape[0]
     cdef double acc
     with nogil:
-        for j in range(p):
+        for jj in range(n_ws):
+            j = jj if ws is None else ws[jj]
             for k in range(K):
                 nk = task_ptr[k + 1] - task_ptr[k]
                 acc = 0.0
                 for ii in range(col_task_ptr[j, k], col_task_ptr[j, k + 1]):
                     acc += data[ii] * r[indices[ii]]
-                G[j, k] = acc / nk if nk > 0 else 0.0
+                G[jj, k] = acc / nk if nk > 0 else 0.0
+
+
+# ------------------------------------------------------------ residual updates (extrapolation)
+# ``R -= X_ws D`` for a move ``D`` (n_ws, K) of the rows ``ws``: used after an extrapolated step.
+def residual_shared_dense(const double[::1, :] X, const Py_ssize_t[::1] ws,
+                          const double[:, ::1] D, double[::1, :] R):
+    """``R -= X[:, ws] D`` (n, K) for one dense design, touching only the nonzero entries of D."""
+    cdef int n = X.shape[0]
+    cdef Py_ssize_t n_ws = ws.shape[0], K = D.shape[1], jj, k
+    with nogil:
+        for jj in range(n_ws):
+            for k in range(K):
+                if D[jj, k] != 0.0:
+                    _axpy(n, -D[jj, k], &X[0, ws[jj]], 1, &R[0, k], 1)
+
+
+def residual_shared_sparse(const double[::1] data, const Py_ssize_t[::1] indices,
+                           const Py_ssize_t[::1] indptr, const Py_ssize_t[::1] ws,
+                           const double[:, ::1] D, double[:, ::1] R):
+    """``R -= X[:, ws] D`` for a CSC design, ``R`` (n, K) C-contiguous."""
+    cdef Py_ssize_t n_ws = ws.shape[0], K = D.shape[1], jj, j, k, ii, i
+    cdef double x
+    with nogil:
+        for jj in range(n_ws):
+            j = ws[jj]
+            for ii in range(indptr[j], indptr[j + 1]):
+                i = indices[ii]
+                x = data[ii]
+                for k in range(K):
+                    R[i, k] -= x * D[jj, k]
+
+
+def residual_stacked_dense(const double[::1, :] X, const Py_ssize_t[::1] task_ptr,
+                           const Py_ssize_t[::1] ws, const double[:, ::1] D, double[::1] r):
+    """``r_k -= X_k[:, ws] D[:, k]`` for per-task dense designs stacked by task."""
+    cdef Py_ssize_t K = task_ptr.shape[0] - 1, n_ws = ws.shape[0], jj, k, s
+    with nogil:
+        for jj in range(n_ws):
+            for k in range(K):
+                if D[jj, k] != 0.0:
+                    s = task_ptr[k]
+                    _axpy_short(task_ptr[k + 1] - s, -D[jj, k], &X[s, ws[jj]], &r[s])
+
+
+def residual_stacked_sparse(const double[::1] data, const Py_ssize_t[::1] indices,
+                            const Py_ssize_t[:, ::1] col_task_ptr, const Py_ssize_t[::1] ws,
+                            const double[:, ::1] D, double[::1] r):
+    """``r_k -= X_k[:, ws] D[:, k]`` for one stacked CSC matrix."""
+    cdef Py_ssize_t K = col_task_ptr.shape[1] - 1, n_ws = ws.shape[0], jj, j, k, ii
+    with nogil:
+        for jj in range(n_ws):
+            j = ws[jj]
+            for k in range(K):
+                if D[jj, k] != 0.0:
+                    for ii in range(col_task_ptr[j, k], col_task_ptr[j, k + 1]):
+                        r[indices[ii]] -= D[jj, k] * data[ii]

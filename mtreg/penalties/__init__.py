@@ -5,6 +5,7 @@ from .base import Penalty
 from .gengl import RMTFL, SSMTL, GenGL, GenGLGroupLasso, GroupFused, MeTaG, Op
 from .sgmtl import SGMTL, STL, AllTasks, ClusMTL
 from .sparse_norms import GroupLasso, Lasso
+from .zoo import MTW, AdaptiveGroupLasso, AdaptiveLasso, Dirty, MultiLevel, ReMTW
 
 #: name -> penalty class; adding a penalty = one module + one entry here
 REGISTRY: dict[str, type[Penalty]] = {
@@ -20,6 +21,12 @@ REGISTRY: dict[str, type[Penalty]] = {
     "stl": STL,
     "alltasks": AllTasks,
     "clusmtl": ClusMTL,
+    "adaptive_lasso": AdaptiveLasso,
+    "adaptive_group_lasso": AdaptiveGroupLasso,
+    "dirty": Dirty,
+    "multilevel": MultiLevel,
+    "mtw": MTW,
+    "remtw": ReMTW,
 }
 
 
@@ -53,4 +60,5 @@ def get_penalty(penalty, **options) -> Penalty:
 
 
 __all__ = ["Penalty", "Lasso", "GroupLasso", "GenGL", "Op", "GenGLGroupLasso", "MeTaG", "RMTFL", "SSMTL",
-           "GroupFused", "SGMTL", "STL", "AllTasks", "ClusMTL", "REGISTRY", "get_penalty"]
+           "GroupFused", "SGMTL", "STL", "AllTasks", "ClusMTL", "REGISTRY", "get_penalty",
+           "AdaptiveLasso", "AdaptiveGroupLasso", "Dirty", "MultiLevel", "MTW", "ReMTW"]

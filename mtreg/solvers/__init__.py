@@ -6,6 +6,7 @@ A solver is a function ``solve(problem, penalty, alpha, *, tol, max_iter, coef_i
 """
 from __future__ import annotations
 
+import functools
 import importlib
 
 from ._record import SolverRecord
@@ -18,11 +19,15 @@ SOLVERS = {
     "sgmtl": "mtreg.solvers.sgmtl:solve",
     "pooled": "mtreg.solvers.baselines:solve_pooled",
     "clusmtl": "mtreg.solvers.baselines:solve_clusmtl",
+    "adaptive": "mtreg.solvers.zoo:solve_adaptive",
+    "dirty": "mtreg.solvers.zoo:solve_dirty",
+    "multilevel": "mtreg.solvers.zoo:solve_multilevel",
+    "mtw": "mtreg.solvers.zoo:solve_mtw",
 }
 
 
-def get_solver(penalty):
-    """The ``solve`` function for ``penalty`` (by its ``solver`` attribute, default ``"bcd"``)."""
+def _gaussian_solver(penalty):
+    """The Gaussian ``solve`` function named by ``penalty.solver`` (default ``"bcd"``)."""
     name = getattr(penalty, "solver", "bcd")
     try:
         target = SOLVERS[name]
@@ -31,6 +36,28 @@ def get_solver(penalty):
                          f"known solvers: {', '.join(sorted(SOLVERS))}") from None
     module, func = target.split(":")
     return getattr(importlib.import_module(module), func)
+
+
+def get_solver(penalty):
+    """The ``solve`` function for ``penalty`` (by its ``solver`` attribute, default ``"bcd"``).
+
+    The function returned dispatches on the problem's family: a
+    :class:`~mtreg.solvers.logistic.LogisticProblem` (``family="binomial"``) is solved by the
+    logistic outer loop of :mod:`mtreg.solvers.logistic`, which calls the penalty's own Gaussian
+    solver on quadratic models; any other problem goes to the Gaussian solver directly.
+    """
+    gaussian = _gaussian_solver(penalty)
+
+    @functools.wraps(gaussian)
+    def solve(problem, penalty, alpha, **options):
+        if getattr(problem, "family", "gaussian") == "binomial":
+            from .logistic import solve as solve_logistic
+
+            return solve_logistic(problem, penalty, alpha, inner=_gaussian_solver(penalty),
+                                  **options)
+        return gaussian(problem, penalty, alpha, **options)
+
+    return solve
 
 
 __all__ = ["SolverRecord", "Problem", "make_problem", "to_original_scale", "get_solver", "SOLVERS"]

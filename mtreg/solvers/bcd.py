@@ -28,6 +28,7 @@ ridge conjugate ``||G_j||^2 / (2 lam2)``.
 from __future__ import annotations
 
 import warnings
+import weakref
 
 import numpy as np
 import scipy.sparse as sp
@@ -38,20 +39,23 @@ from ..penalties.base import Penalty
 from ._record import SolverRecord
 from .problem import Problem
 
-__all__ = ["alpha_max", "solve"]
+__all__ = ["alpha_max", "solve", "solve_path"]
 
 _KERNELS = ("l1", "l21")
 _WS_MIN = 10  # smallest number of violating rows added to a working set
-_GEMM_MIN = 1e8  # n p K above which the shared dense gradient uses numpy's gemm
 _USTEP_MAX = 64  # unpenalised rows solved exactly before a gap check (beyond: ridge conjugate)
+_INNER_FRAC = 1e-2  # a working set is solved until its own gap is <= this fraction of the full gap
 
 
 # --------------------------------------------------------------------------- data layout
 class _Design:
-    """The arrays a kernel needs for one :class:`Problem`, prepared once per solve."""
+    """The arrays a kernel needs for the design of one :class:`Problem`.
+
+    Built from ``problem.X`` and ``problem.task_ptr`` only (never from ``y``), so that it can be
+    cached per problem (:func:`_design_of`) and reused by every fit along a path.
+    """
 
     def __init__(self, problem: Problem):
-        self.problem = problem
         self.shared = problem.shared
         self.sparse = problem.sparse
         self.fit_b = problem.center_inline
@@ -59,6 +63,8 @@ class _Design:
         self.p = problem.n_features
         self.task_ptr = np.ascontiguousarray(problem.task_ptr, dtype=np.intp)
         self.n_k = np.diff(self.task_ptr).astype(np.float64)
+        self.n_k1 = np.maximum(self.n_k, 1.0)
+        self.all_rows = np.arange(self.p, dtype=np.intp)
         X = problem.X
         if self.sparse:
             X = sp.csc_matrix(X)
@@ -72,18 +78,17 @@ class _Design:
             X = np.asfortranarray(X, dtype=np.float64)
             X2 = None if self.shared else X * X
         self.X = X
+        self.n = X.shape[0]
         if self.shared:
-            n = X.shape[0]
             colsq = (np.asarray(X2.sum(axis=0)).ravel() if self.sparse
                      else np.einsum("ij,ij->j", X, X))
-            self.a = np.ascontiguousarray(colsq / n)
-            self.Y = problem.y.reshape(self.K, n).T  # (n, K), column k = y_k
+            self.a = np.ascontiguousarray(colsq / self.n)
         else:
             self.task_id = np.repeat(np.arange(self.K), np.diff(self.task_ptr))
             T = sp.csr_matrix((np.ones(X.shape[0]), (self.task_id, np.arange(X.shape[0]))),
                               shape=(self.K, X.shape[0]))
             colsq = np.asarray((T @ X2).todense() if self.sparse else T @ X2)  # (K, p)
-            self.a = np.ascontiguousarray(colsq.T / np.maximum(self.n_k, 1.0))
+            self.a = np.ascontiguousarray(colsq.T / self.n_k1)
             if self.sparse:
                 self.col_task_ptr = self._col_task_ptr()
 
@@ -98,51 +103,76 @@ class _Design:
         ctp += self.indptr[:-1, None]
         return ctp
 
-    # residuals: (n, K) for a shared design (F order if dense, C if sparse), (N,) stacked
-    def residual(self, W: np.ndarray, b: np.ndarray) -> np.ndarray:
-        if self.shared and not self.sparse:  # O(n nnz(W)), no BLAS threads
-            R = np.asfortranarray(self.Y, dtype=np.float64).copy(order="F")
-            _bcd.residual_shared_dense(self.X, np.ascontiguousarray(W), R)
-            return R
-        if self.shared:
-            R = self.Y - self.X @ W if W.any() else self.Y.copy()
-            if self.fit_b:
-                R -= b
-            return np.ascontiguousarray(R)
-        if not W.any():
-            r = self.problem.y.copy()
-            if self.fit_b:
-                r -= np.repeat(b, np.diff(self.task_ptr))
-            return r
-        return self.problem.residual(W, b if self.fit_b else None)
+    # responses and residuals: (n, K) for a shared design (F order if dense, C if sparse),
+    # (N,) stacked for per-task designs
+    def y_like_R(self, y: np.ndarray) -> np.ndarray:
+        if not self.shared:
+            return y
+        Y = y.reshape(self.K, self.n).T  # (n, K) F-ordered view
+        return Y if not self.sparse else np.ascontiguousarray(Y)
 
-    def gradient(self, R: np.ndarray) -> np.ndarray:
-        """``G[:, k] = X_k^T r_k / n_k``, shape (p, K)."""
-        if self.shared and not self.sparse:
-            if self.X.size * self.K >= _GEMM_MIN:  # large: BLAS-3 (threads pay off)
-                return self.X.T @ R / self.n_k[0]
-            G = np.empty((self.p, self.K))
-            _bcd.gradient_shared_dense(self.X, R, G)
-            return G
+    def residual(self, Y: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """``Y - X W - b`` in the layout of ``Y`` (a new array)."""
+        R = np.array(Y, order="F" if (self.shared and not self.sparse) else "C", copy=True)
+        rows = np.flatnonzero(np.any(W != 0, axis=1)).astype(np.intp)
+        if rows.size:
+            self.move(R, rows, np.ascontiguousarray(W[rows]))
+        if self.fit_b:
+            self.shift(R, b)
+        return R
+
+    def shift(self, R: np.ndarray, db: np.ndarray) -> None:
+        """``r_k -= db_k`` (intercept moves)."""
         if self.shared:
-            return np.asarray(self.X.T @ R) / self.n_k[0]
-        G = np.empty((self.p, self.K))
-        if self.sparse:
-            _bcd.gradient_stacked_sparse(self.data, self.indices, self.col_task_ptr,
-                                         self.task_ptr, R, G)
+            R -= db
         else:
-            _bcd.gradient_stacked_dense(self.X, self.task_ptr, R, G)
+            R -= np.repeat(db, np.diff(self.task_ptr))
+
+    def move(self, R: np.ndarray, rows: np.ndarray, D: np.ndarray) -> None:
+        """``r_k -= X_k[:, rows] D[:, k]`` in place."""
+        if self.shared and not self.sparse:
+            _bcd.residual_shared_dense(self.X, rows, D, R)
+        elif self.shared:
+            _bcd.residual_shared_sparse(self.data, self.indices, self.indptr, rows, D, R)
+        elif not self.sparse:
+            _bcd.residual_stacked_dense(self.X, self.task_ptr, rows, D, R)
+        else:
+            _bcd.residual_stacked_sparse(self.data, self.indices, self.col_task_ptr, rows, D, R)
+
+    def gradient(self, R: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """``G[jj, k] = x_jk^T r_k / n_k`` for ``j = rows[jj]`` (all rows by default)."""
+        if self.shared and not self.sparse and rows is None:  # one gemm (BLAS-3)
+            G = self.X.T @ R
+            G *= 1.0 / self.n
+            return G
+        G = np.empty((self.p if rows is None else rows.size, self.K))
+        if self.shared and not self.sparse:
+            _bcd.gradient_shared_dense(self.X, R, rows, G)
+        elif self.shared:
+            _bcd.gradient_shared_sparse(self.data, self.indices, self.indptr, R,
+                                        self.all_rows if rows is None else rows, G)
+        elif self.sparse:
+            _bcd.gradient_stacked_sparse(self.data, self.indices, self.col_task_ptr,
+                                         self.task_ptr, R, rows, G)
+        else:
+            _bcd.gradient_stacked_dense(self.X, self.task_ptr, R, rows, G)
         return G
+
+    def gram(self, rows: np.ndarray) -> np.ndarray:
+        """``X_k[:, rows]^T X_k[:, rows] / n_k``: shape (1, m, m) if shared, else (K, m, m)."""
+        XS = self.X[:, rows]
+        if self.sparse:
+            XS = XS.toarray()
+        if self.shared:
+            return (XS.T @ XS / self.n)[None]
+        return np.stack([XS[a:z].T @ XS[a:z] / max(z - a, 1)
+                         for a, z in zip(self.task_ptr[:-1], self.task_ptr[1:], strict=True)])
 
     def task_dots(self, R: np.ndarray, Z: np.ndarray) -> np.ndarray:
         """Per-task ``z_k^T r_k``, shape (K,); ``Z`` laid out as ``R``."""
         if self.shared:
             return np.einsum("ik,ik->k", Z, R)
         return np.bincount(self.task_id, weights=Z * R, minlength=self.K)
-
-    @property
-    def y_like_R(self) -> np.ndarray:
-        return self.Y if self.shared else self.problem.y
 
     def epochs(self, R, W, b, lam1, lam2, ws, l21, max_epochs, eps) -> int:
         max_epochs = int(min(max_epochs, np.iinfo(np.int32).max))
@@ -159,6 +189,26 @@ class _Design:
         return _bcd.epochs_stacked_sparse(self.data, self.indices, self.col_task_ptr,
                                           self.task_ptr, R, W, b, self.a, lam1, lam2, ws, l21,
                                           self.fit_b, max_epochs, eps)
+
+
+# One cached _Design per live Problem (keyed by id, checked by identity of X and task_ptr, dropped
+# when the problem is garbage-collected): paths, CV folds and repeated fits on one problem do
+# not rebuild the layout.  Only X-derived arrays are cached; everything from y is recomputed.
+_DESIGNS: dict[int, tuple[object, object, _Design]] = {}
+
+
+def _design_of(problem: Problem) -> _Design:
+    key = id(problem)
+    hit = _DESIGNS.get(key)
+    if hit is not None and hit[0] is problem.X and hit[1] is problem.task_ptr:
+        return hit[2]
+    design = _Design(problem)
+    try:
+        weakref.finalize(problem, _DESIGNS.pop, key, None)
+    except TypeError:  # not weak-referenceable: do not cache
+        return design
+    _DESIGNS[key] = (problem.X, problem.task_ptr, design)
+    return design
 
 
 class _BlockStep:
@@ -220,13 +270,13 @@ def _check_penalty(penalty) -> None:
                          f"it has {what}")
 
 
-def _null(design: _Design) -> tuple[np.ndarray, np.ndarray]:
+def _null(design: _Design, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Intercepts at W = 0 and the residual there."""
     b0 = np.zeros(design.K)
     if design.fit_b:
-        b0 = np.bincount(np.repeat(np.arange(design.K), np.diff(design.task_ptr)),
-                         weights=design.problem.y, minlength=design.K) / np.maximum(design.n_k, 1)
-    return b0, design.residual(np.zeros((design.p, design.K)), b0)
+        b0 = np.add.reduceat(y, design.task_ptr[:-1]) / design.n_k1 if y.size else b0
+        b0[design.n_k == 0] = 0.0
+    return b0, design.residual(design.y_like_R(y), np.zeros((design.p, design.K)), b0)
 
 
 def alpha_max(problem: Problem, penalty: Penalty) -> float:
@@ -244,9 +294,21 @@ def alpha_max(problem: Problem, penalty: Penalty) -> float:
         ``penalty.alpha_max(G0)`` with ``G0[:, k] = X_k^T (y_k - b0_k) / n_k`` the gradient at
         ``W = 0`` (intercepts at their optimum), as ``problem.null_fit()[2]``.
     """
-    design = _Design(problem)
-    _, R0 = _null(design)
+    design = _design_of(problem)
+    _, R0 = _null(design, np.asarray(problem.y, dtype=np.float64))
     return float(penalty.alpha_max(design.gradient(R0)))
+
+
+def _check_options(penalty, alpha, tol, max_iter) -> tuple[float, int]:
+    _check_penalty(penalty)
+    alpha = float(alpha)
+    if not np.isfinite(alpha) or alpha <= 0:
+        raise ValueError(f"alpha must be a finite number > 0, got {alpha!r}")
+    if not (np.isfinite(tol) and tol >= 0):
+        raise ValueError(f"tol must be a finite number >= 0, got {tol!r}")
+    if int(max_iter) != max_iter or max_iter < 1:
+        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
+    return alpha, int(max_iter)
 
 
 def solve(problem: Problem, penalty: Penalty, alpha: float, *, tol: float = 1e-6,
@@ -286,109 +348,286 @@ def solve(problem: Problem, penalty: Penalty, alpha: float, *, tol: float = 1e-6
     sklearn.exceptions.ConvergenceWarning
         When the gap target is not reached within ``max_iter`` epochs.
     """
-    _check_penalty(penalty)
-    alpha = float(alpha)
-    if not np.isfinite(alpha) or alpha <= 0:
-        raise ValueError(f"alpha must be a finite number > 0, got {alpha!r}")
-    if not (np.isfinite(tol) and tol >= 0):
-        raise ValueError(f"tol must be a finite number >= 0, got {tol!r}")
-    if int(max_iter) != max_iter or max_iter < 1:
-        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
-    max_iter = int(max_iter)
+    alpha, max_iter = _check_options(penalty, alpha, tol, max_iter)
+    fit = _Fit(problem, penalty)
+    fit.start(coef_init, intercept_init)
+    return fit.run(alpha, tol, max_iter)
 
-    design = _Design(problem)
-    p, K = design.p, design.K
-    l21 = penalty.kernel == "l21"
-    lam1 = np.ascontiguousarray(alpha * penalty.l1_ratio * penalty.feature_weights(p),
-                                dtype=np.float64)
-    lam2 = alpha * (1.0 - penalty.l1_ratio)
 
-    b0, R0 = _null(design)
-    null_objective = 0.5 * float(np.sum(design.task_dots(R0, R0) / np.maximum(design.n_k, 1)))
-    gap_tol = tol * null_objective
+def solve_path(problem: Problem, penalty: Penalty, alphas, *, tol: float = 1e-6,
+               max_iter: int = 10_000, coef_init=None, intercept_init=None) -> list[SolverRecord]:
+    """:func:`solve` at every alpha of a decreasing grid, warm-started along it.
 
-    if coef_init is None:
-        W = np.zeros((p, K))
-    else:
-        W = np.array(coef_init, dtype=np.float64, order="C", copy=True)
-        if W.shape != (p, K):
-            raise ValueError(f"coef_init has shape {W.shape}, expected (p, K) = {(p, K)}")
-    if intercept_init is None:
-        b = b0.copy()
-    else:
-        b = np.array(intercept_init, dtype=np.float64).reshape(-1).copy()
-        if b.shape != (K,):
-            raise ValueError(f"intercept_init has shape {b.shape}, expected (K,) = ({K},)")
-        if not design.fit_b and np.any(b != 0):
-            raise ValueError("intercept_init is only used when the problem solves intercepts "
-                             "inline (sparse X with fit_intercept=True); here the data are "
-                             "centred and the intercepts are 0")
-    if not design.fit_b:
-        b = np.zeros(K)
-    R = R0 if coef_init is None and intercept_init is None else design.residual(W, b)
+    Besides the coefficients, every fit hands the next one its residuals and its last gradient
+    (so a grid point whose warm start is already optimal costs no gradient at all), and the
+    first working set of each fit contains the rows kept by the sequential strong rule
+    ``||G_j|| >= 2 alpha_i - alpha_{i-1}`` (Tibshirani et al. 2012); the duality gap over all
+    rows, as in :func:`solve`, certifies every fit, so the rule can only cost time, never
+    accuracy.
 
-    pen = lam1 > 0
-    U = np.flatnonzero(~pen)
-    use_block = U.size > 0 and (lam2 == 0 or U.size <= _USTEP_MAX)
-    conj = U if (U.size > 0 and not use_block) else np.empty(0, dtype=np.intp)
-    not_conj = np.ones(p, dtype=bool)
-    not_conj[conj] = False
-    block = _BlockStep(design, U, lam2) if (use_block or (design.fit_b and U.size == 0)) else None
-    n_k = np.maximum(design.n_k, 1)
-    Yr = design.y_like_R
+    Returns
+    -------
+    list of SolverRecord
+        One per alpha, in the order given.
+    """
+    alphas = [float(a) for a in alphas]
+    for a in alphas:
+        _check_options(penalty, a, tol, max_iter)
+    fit = _Fit(problem, penalty)
+    fit.start(coef_init, intercept_init)
+    records, prev = [], None
+    for alpha in alphas:
+        records.append(fit.run(alpha, tol, int(max_iter), prev_alpha=prev))
+        prev = alpha
+    return records
 
-    def check(R):
-        """Block step, then (gap, primal, violation score per row)."""
-        if block is not None:
-            block(R, W, b)
-        G = design.gradient(R)
-        H = G - lam2 * W
-        dn = np.linalg.norm(H, axis=1) if l21 else np.abs(H).max(axis=1)
-        score = np.zeros(p)
-        score[pen] = dn[pen] / lam1[pen]
-        if l21:
-            s = np.full(K, 1.0 / max(1.0, score.max(initial=0.0)))
+
+_AA_REG = 1e-10  # Tikhonov regularisation of Anderson's least squares, relative to trace
+_NEWTON_MAX = 2000  # Newton polishing of a support of at most this many coefficients (rows x K)
+_NEWTON_AFTER = 100  # ... once a working set has taken this many epochs
+_ANDERSON = 5  # epochs between Anderson extrapolations (and inner gap checks), as skglm
+
+
+class _Fit:
+    """State of one BCD run (design, W, b, R, last gradient), reusable along a path."""
+
+    def __init__(self, problem: Problem, penalty: Penalty):
+        design = _design_of(problem)
+        self.design, self.penalty = design, penalty
+        self.p, self.K = design.p, design.K
+        self.l21 = penalty.kernel == "l21"
+        self.y = np.asarray(problem.y, dtype=np.float64)
+        self.Y = design.y_like_R(self.y)
+        self.b0, self.R0 = _null(design, self.y)
+        self.null_objective = 0.5 * float(np.sum(design.task_dots(self.R0, self.R0)
+                                                 / design.n_k1))
+        self.weights = np.asarray(penalty.feature_weights(self.p), dtype=np.float64)
+        self.G = None  # gradient at the current (W, b) when known
+
+    def start(self, coef_init, intercept_init) -> None:
+        design, p, K = self.design, self.p, self.K
+        if coef_init is None:
+            W = np.zeros((p, K))
         else:
-            ratio = np.abs(H[pen]) / lam1[pen, None]
-            s = 1.0 / np.maximum(1.0, ratio.max(axis=0, initial=0.0))
-        rr = design.task_dots(R, R) / n_k
-        yr = design.task_dots(R, Yr) / n_k
-        norms = np.linalg.norm(W, axis=1) if l21 else np.abs(W).sum(axis=1)
-        primal = 0.5 * rr.sum() + lam1 @ norms + 0.5 * lam2 * np.sum(W * W)
-        quad = 0.5 * rr + 0.5 * lam2 * np.einsum("jk,jk->k", W[not_conj], W[not_conj])
-        if conj.size:
-            quad += np.einsum("jk,jk->k", G[conj], G[conj]) / (2 * lam2)
-        dual = float(s @ yr - (s * s) @ quad)
-        return max(primal - dual, 0.0), primal, score
+            W = np.array(coef_init, dtype=np.float64, order="C", copy=True)
+            if W.shape != (p, K):
+                raise ValueError(f"coef_init has shape {W.shape}, expected (p, K) = {(p, K)}")
+        if intercept_init is None:
+            b = self.b0.copy()
+        else:
+            b = np.array(intercept_init, dtype=np.float64).reshape(-1).copy()
+            if b.shape != (K,):
+                raise ValueError(f"intercept_init has shape {b.shape}, expected (K,) = ({K},)")
+            if not design.fit_b and np.any(b != 0):
+                raise ValueError("intercept_init is only used when the problem solves "
+                                 "intercepts inline (sparse X with fit_intercept=True); here the "
+                                 "data are centred and the intercepts are 0")
+        if not design.fit_b:
+            b = np.zeros(K)
+        self.W, self.b = W, b
+        if coef_init is None and intercept_init is None:
+            self.R = self.R0.copy(order="K")
+        else:
+            self.R = design.residual(self.Y, W, b)
+        self.G = None
 
-    gap, primal, score = check(R)
-    history = [gap]
-    n_iter = 0
-    eps_in = np.inf
-    while gap > gap_tol and n_iter < max_iter:
-        support = np.any(W != 0, axis=1)
-        cand = np.flatnonzero(pen & ~support & (score > 1.0))
-        n_add = max(_WS_MIN, int(support.sum()))
-        if cand.size > n_add:
-            cand = cand[np.argpartition(-score[cand], n_add - 1)[:n_add]]
-        keep = support | ~pen
-        keep[cand] = True
-        ws = np.flatnonzero(keep).astype(np.intp)
-        # inner accuracy: a small fraction of the current gap, and at least 0.3x tighter than
-        # in the previous round, so that rounds cannot stall on an optimistic decrease estimate
-        eps_in = min(0.01 * gap, 0.3 * eps_in)
-        n_iter += design.epochs(R, W, b, lam1, lam2, ws, l21, max_iter - n_iter, eps_in)
-        gap, primal, score = check(R)
-        history.append(gap)
+    # ------------------------------------------------------------------ one fit
+    def run(self, alpha: float, tol: float, max_iter: int, prev_alpha=None) -> SolverRecord:
+        design, penalty, p, K, l21 = self.design, self.penalty, self.p, self.K, self.l21
+        W, b = self.W, self.b
+        lam1 = np.ascontiguousarray(alpha * penalty.l1_ratio * self.weights)
+        lam2 = alpha * (1.0 - penalty.l1_ratio)
+        gap_tol = tol * self.null_objective
+        n_k = design.n_k1
 
-    converged = bool(gap <= gap_tol)
-    if not converged:
-        warnings.warn(
-            f"block coordinate descent ({getattr(penalty, 'name', penalty)}, alpha={alpha:.4g}) "
-            f"did not converge in {n_iter} epochs: duality gap {gap:.3g} > target {gap_tol:.3g} "
-            f"(tol={tol:g} x null objective {null_objective:.3g}). Increase max_iter, loosen tol, "
-            "or use a larger alpha.", ConvergenceWarning, stacklevel=2)
-    return SolverRecord(coef=np.array(W), intercept=b.copy() if design.fit_b else np.zeros(K),
-                        n_iter=n_iter, gap=float(gap), gap_tol=float(gap_tol),
-                        converged=converged, objective=float(primal),
-                        history=np.asarray(history), solver="bcd")
+        pen = lam1 > 0
+        U = np.flatnonzero(~pen)
+        use_block = U.size > 0 and (lam2 == 0 or U.size <= _USTEP_MAX)
+        conj_mask = np.zeros(p, dtype=bool)
+        if U.size > 0 and not use_block:
+            conj_mask[U] = True  # many unpenalised rows with a ridge: use its conjugate
+        block = (_BlockStep(design, U, lam2) if (use_block or (design.fit_b and U.size == 0))
+                 else None)
+
+        def check(rows=None, G=None):
+            """Block step, then (gap, primal, violation score per row, gradient) over ``rows``.
+
+            ``rows=None``: the duality gap of the full problem (the certificate); otherwise the
+            gap of the problem restricted to ``rows`` (which hold every nonzero row of W).
+            """
+            if block is not None:
+                block(self.R, W, b)
+                G = None
+            R = self.R
+            if G is None:
+                G = design.gradient(R, rows)
+            Wr, lam1r, penr, conjr = ((W, lam1, pen, conj_mask) if rows is None else
+                                      (W[rows], lam1[rows], pen[rows], conj_mask[rows]))
+            H = G - lam2 * Wr if lam2 else G
+            dn = np.sqrt(np.einsum("jk,jk->j", H, H)) if l21 else np.abs(H).max(axis=1)
+            score = np.zeros(len(dn))
+            score[penr] = dn[penr] / lam1r[penr]
+            if l21:
+                s = np.full(K, 1.0 / max(1.0, score.max(initial=0.0)))
+            else:
+                ratio = np.abs(H[penr]) / lam1r[penr, None]
+                s = 1.0 / np.maximum(1.0, ratio.max(axis=0, initial=0.0))
+            rr = design.task_dots(R, R) / n_k
+            yr = design.task_dots(R, self.Y) / n_k
+            norms = np.sqrt(np.einsum("jk,jk->j", Wr, Wr)) if l21 else np.abs(Wr).sum(axis=1)
+            quad = 0.5 * rr
+            primal = 0.5 * rr.sum() + lam1r @ norms
+            if lam2:
+                ww = np.einsum("jk,jk->k", Wr, Wr)
+                primal += 0.5 * lam2 * ww.sum()
+                if conjr.any():
+                    Wc, Gc = Wr[conjr], G[conjr]
+                    quad += (0.5 * lam2 * (ww - np.einsum("jk,jk->k", Wc, Wc))
+                             + np.einsum("jk,jk->k", Gc, Gc) / (2 * lam2))
+                else:
+                    quad += 0.5 * lam2 * ww
+            dual = float(s @ yr - (s * s) @ quad)
+            return max(primal - dual, 0.0), primal, score, G
+
+        def objective(R, Wr, lam1r):
+            norms = np.sqrt(np.einsum("jk,jk->j", Wr, Wr)) if l21 else np.abs(Wr).sum(axis=1)
+            val = 0.5 * float(np.sum(design.task_dots(R, R) / n_k)) + lam1r @ norms
+            return val + 0.5 * lam2 * float(np.sum(Wr * Wr)) if lam2 else val
+
+        def extrapolate(ws, hist):
+            """Anderson extrapolation of the last iterates on ``ws`` (kept if it lowers F)."""
+            Z = np.asarray(hist)
+            D = np.diff(Z, axis=0)
+            C = D @ D.T
+            C.flat[::len(C) + 1] += _AA_REG * np.trace(C)  # regularised (Scieur et al. 2016)
+            try:
+                z = np.linalg.solve(C, np.ones(len(C)))
+            except np.linalg.LinAlgError:
+                return
+            if not np.all(np.isfinite(z)) or z.sum() == 0:
+                return
+            z_acc = (z / z.sum()) @ Z[1:]
+            W_acc = z_acc[:ws.size * K].reshape(ws.size, K)
+            if not np.all(np.isfinite(z_acc)):
+                return
+            R_acc = self.R.copy(order="K")
+            design.move(R_acc, ws, np.ascontiguousarray(W_acc - W[ws]))
+            if design.fit_b:
+                b_acc = z_acc[ws.size * K:]
+                design.shift(R_acc, b_acc - b)
+            lam1w = lam1[ws]
+            if objective(R_acc, W_acc, lam1w) < objective(self.R, W[ws], lam1w):
+                self.R[...] = R_acc
+                W[ws] = W_acc
+                if design.fit_b:
+                    b[:] = b_acc
+
+        def newton(ws):
+            """One damped Newton step on the rows of ``ws`` that are nonzero (where F is smooth).
+
+            For ill-conditioned designs (nearly collinear features) where coordinate descent
+            crawls along a flat valley; used on small supports only (dense Hessian).
+            """
+            S = ws[np.any(W[ws] != 0, axis=1)]
+            m = S.size
+            if m == 0 or m * K > _NEWTON_MAX:
+                return
+            WS = W[S]
+            G = design.gradient(self.R, S)
+            A = design.gram(S)
+            H = np.zeros((m, K, m, K))
+            for k in range(K):
+                H[:, k, :, k] = A[0 if design.shared else k]
+            grad = lam2 * WS - G
+            if l21:
+                nrm = np.sqrt(np.einsum("jk,jk->j", WS, WS))
+                Uv = WS / nrm[:, None]
+                grad += lam1[S, None] * Uv
+                for i in range(m):
+                    H[i, :, i, :] += (lam1[S[i]] / nrm[i]) * (np.eye(K) - np.outer(Uv[i], Uv[i]))
+                mask = np.ones(m * K, dtype=bool)
+            else:
+                grad += lam1[S, None] * np.sign(WS)
+                mask = (WS != 0).ravel()  # zero entries stay zero: only the signed ones move
+            H = H.reshape(m * K, m * K)[np.ix_(mask, mask)]
+            H.flat[::len(H) + 1] += lam2 + 1e-12 * np.trace(H) / max(len(H), 1)
+            try:
+                d_m = np.linalg.solve(H, -grad.ravel()[mask])
+            except np.linalg.LinAlgError:
+                return
+            d = np.zeros(m * K)
+            d[mask] = d_m
+            d = d.reshape(m, K)
+            lam1S = lam1[S]
+            f0 = objective(self.R, WS, lam1S)
+            t = 1.0
+            for _ in range(20):
+                W_new = WS + t * d
+                if not l21:  # no sign change in a Newton step: clip at zero
+                    W_new[np.sign(W_new) != np.sign(WS)] = 0.0
+                R_new = self.R.copy(order="K")
+                design.move(R_new, S, np.ascontiguousarray(W_new - WS))
+                if objective(R_new, W_new, lam1S) < f0:
+                    self.R[...] = R_new
+                    W[S] = W_new
+                    return
+                t *= 0.5
+
+        def snapshot(ws):
+            z = W[ws].ravel()
+            return np.concatenate([z, b]) if design.fit_b else z.copy()
+
+        def inner(ws, eps_in, budget):
+            """Epochs on ``ws`` with extrapolation, until its gap is <= eps_in (or budget)."""
+            done = 0
+            hist = [snapshot(ws)]
+            while done < budget:
+                done += design.epochs(self.R, W, b, lam1, lam2, ws, l21, 1, 0.0)
+                hist.append(snapshot(ws))
+                if len(hist) == _ANDERSON + 1 or done >= budget:
+                    if len(hist) == _ANDERSON + 1:
+                        extrapolate(ws, hist)
+                        if done >= _NEWTON_AFTER:  # coordinate descent is crawling
+                            newton(ws)
+                    if check(ws)[0] <= eps_in:
+                        break
+                    hist = [snapshot(ws)]
+            return done
+
+        G0 = self.G if (self.G is not None and block is None) else None
+        gap, primal, score, G = check(None, G0)
+        history = [gap]
+        n_iter = 0
+        first = True
+        while gap > gap_tol and n_iter < max_iter:
+            support = np.any(W != 0, axis=1)
+            cand = np.flatnonzero(pen & ~support & (score > 1.0))
+            n_add = max(_WS_MIN, int(support.sum()))
+            # every violator fits in: the working set is likely final, solve it to the target
+            frac = 0.0 if cand.size <= n_add else _INNER_FRAC
+            if cand.size > n_add:
+                cand = cand[np.argpartition(-score[cand], n_add - 1)[:n_add]]
+            keep = support | ~pen
+            keep[cand] = True
+            if first and prev_alpha is not None and prev_alpha > alpha:
+                keep |= pen & (score >= 2.0 - prev_alpha / alpha)  # sequential strong rule
+            first = False
+            ws = np.flatnonzero(keep).astype(np.intp)
+            eps_in = max(0.3 * gap_tol, frac * gap)
+            n_iter += inner(ws, eps_in, max_iter - n_iter)
+            gap, primal, score, G = check()
+            history.append(gap)
+        self.G = G
+
+        converged = bool(gap <= gap_tol)
+        if not converged:
+            warnings.warn(
+                f"block coordinate descent ({getattr(penalty, 'name', penalty)}, "
+                f"alpha={alpha:.4g}) did not converge in {n_iter} epochs: duality gap {gap:.3g} "
+                f"> target {gap_tol:.3g} (tol={tol:g} x null objective {self.null_objective:.3g})."
+                " Increase max_iter, loosen tol, or use a larger alpha.", ConvergenceWarning,
+                stacklevel=3)
+        return SolverRecord(coef=np.array(W), intercept=b.copy() if design.fit_b else np.zeros(K),
+                            n_iter=n_iter, gap=float(gap), gap_tol=float(gap_tol),
+                            converged=converged, objective=float(primal),
+                            history=np.asarray(history), solver="bcd")

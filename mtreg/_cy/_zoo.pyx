@@ -1,0 +1,311 @@
+# Kernels of the MuTaR model zoo: the dirty model's (B, S) row updates, the coordinate descent
+# of multi-task Wasserstein (MTW) and log-domain unbalanced Sinkhorn iterations.
+#
+# Layout shared by the regression kernels: ``X`` (rows, p) F-contiguous, task k uses the rows
+# ``x_off[k] : x_off[k] + n_k`` of X (x_off = task_ptr[:-1] for stacked designs, zeros for a
+# shared design) and the residual slice ``r[task_ptr[k] : task_ptr[k + 1]]``; ``a[j, k]`` is
+# ``||x_jk||^2 / n_k``.  The objective scaling (1/(2 n_k), the penalty levels) is done on the
+# Python side (mtreg/solvers/zoo.py); kernels never print, never allocate inside the epoch loop,
+# run without the GIL and return the number of passes done.
+from libc.math cimport exp, log, sqrt, INFINITY
+
+import numpy as np
+
+from ._blas cimport _axpy, _dot
+
+
+cdef inline double _soft(double x, double t) noexcept nogil:
+    if x > t:
+        return x - t
+    if x < -t:
+        return x + t
+    return 0.0
+
+
+cdef inline void _group_prox(const double* g, const double* c, double* w, Py_ssize_t K,
+                             double lam) noexcept nogil:
+    """Minimiser of sum_k (c_k/2) w_k^2 - g_k w_k + lam ||w||_2 (Newton on the row norm)."""
+    cdef Py_ssize_t k, it
+    cdef double ng = 0.0, cmax = 0.0, cmin, nu, psi, dpsi, d, t, step
+    cmin = c[0]
+    for k in range(K):
+        ng += g[k] * g[k]
+        if c[k] > cmax:
+            cmax = c[k]
+        if c[k] < cmin:
+            cmin = c[k]
+    ng = sqrt(ng)
+    if ng <= lam or cmax <= 0.0:
+        for k in range(K):
+            w[k] = 0.0
+        return
+    nu = (ng - lam) / cmax
+    if cmin < cmax:
+        for it in range(100):
+            psi = -1.0
+            dpsi = 0.0
+            for k in range(K):
+                d = c[k] * nu + lam
+                t = g[k] * g[k] / (d * d)
+                psi += t
+                dpsi -= 2.0 * t * c[k] / d
+            if psi <= 1e-15 or dpsi >= 0.0:
+                break
+            step = -psi / dpsi
+            nu += step
+            if step <= 1e-15 * nu:
+                break
+    for k in range(K):
+        w[k] = g[k] * nu / (c[k] * nu + lam) if c[k] > 0.0 else 0.0
+
+
+# ------------------------------------------------------------------------------ dirty model
+def dirty_epochs(const double[::1, :] X, const Py_ssize_t[::1] x_off,
+                 const Py_ssize_t[::1] task_ptr, double[::1] r, double[:, ::1] B,
+                 double[:, ::1] S, const double[:, ::1] a, double lam_b, double lam_s,
+                 const Py_ssize_t[::1] ws, int max_epochs, double eps):
+    """Block coordinate descent epochs of the dirty model over the rows ``ws``.
+
+    Minimises ``sum_k 1/(2 n_k) ||r_k||^2 + lam_b sum_j ||B_j.||_2 + lam_s sum_jk |S_jk|`` with
+    ``r_k = y_k - X_k (b_k + s_k)``.  Row j: exact group step on ``B_j`` (S fixed), then exact
+    soft-thresholding of ``S_j`` (B fixed); both use the same column, so the gradient of the
+    second step is updated in closed form and ``r`` is moved once per row.
+
+    Returns
+    -------
+    int
+        Passes done (stops after a pass whose decrease estimate
+        ``sum a_jk/2 (dB^2 + dS^2)`` is <= ``eps``).
+    """
+    cdef Py_ssize_t K = task_ptr.shape[0] - 1, n_ws = ws.shape[0], jj, j, k, s, xs
+    cdef int nk, ep = 0
+    cdef double dec, d, db, ds, sn
+    cdef double[::1] g = np.empty(K), c = np.empty(K), bn = np.empty(K), h = np.empty(K)
+    cdef double[::1] inv_n = 1.0 / np.maximum(np.diff(task_ptr), 1).astype(np.float64)
+    with nogil:
+        while ep < max_epochs:
+            ep += 1
+            dec = 0.0
+            for jj in range(n_ws):
+                j = ws[jj]
+                for k in range(K):
+                    s = task_ptr[k]
+                    nk = <int> (task_ptr[k + 1] - s)
+                    c[k] = a[j, k]
+                    if a[j, k] == 0.0:
+                        g[k] = 0.0
+                    else:
+                        g[k] = _dot(nk, &X[x_off[k], j], 1, &r[s], 1) * inv_n[k]
+                    h[k] = g[k] + c[k] * B[j, k]
+                _group_prox(&h[0], &c[0], &bn[0], K, lam_b)
+                for k in range(K):
+                    if c[k] == 0.0:
+                        db = -B[j, k]
+                        ds = -S[j, k]
+                        B[j, k] = 0.0
+                        S[j, k] = 0.0
+                        continue
+                    db = bn[k] - B[j, k]
+                    sn = _soft(g[k] - c[k] * db + c[k] * S[j, k], lam_s) / c[k]
+                    ds = sn - S[j, k]
+                    d = db + ds
+                    B[j, k] = bn[k]
+                    S[j, k] = sn
+                    dec += 0.5 * c[k] * (db * db + ds * ds)
+                    if d != 0.0:
+                        s = task_ptr[k]
+                        _axpy(<int> (task_ptr[k + 1] - s), -d, &X[x_off[k], j], 1, &r[s], 1)
+            if dec <= eps:
+                break
+    return ep
+
+
+# ------------------------------------------------------------------------------ MTW
+cdef inline double _log_root(double a, double b, double km) noexcept nogil:
+    """Non-negative root of ``a t^2 + b t - km = 0`` (``km >= 0``), cancellation-free."""
+    cdef double disc
+    if km <= 0.0:
+        return -b / a if b < 0.0 else 0.0
+    disc = sqrt(b * b + 4.0 * a * km)
+    if b >= 0.0:
+        return 2.0 * km / (b + disc)
+    return (disc - b) / (2.0 * a)
+
+
+def mtw_epochs(const double[::1, :] X, const Py_ssize_t[::1] x_off,
+               const Py_ssize_t[::1] task_ptr, double[::1] r, double[:, ::1] Tp,
+               double[:, ::1] Tm, const double[:, ::1] a, const double[::1] sigma,
+               const double[:, ::1] lam_p, const double[:, ::1] lam_m, double kappa,
+               const double[:, ::1] mp, const double[:, ::1] mm, int max_epochs, double eps):
+    """Coordinate descent on the positive and negative parts of W = Tp - Tm (MTW's theta-step).
+
+    For fixed transport plans with row marginals ``mp``, ``mm`` (p, K), minimises over
+    ``Tp, Tm >= 0``::
+
+        sum_k ||r_k||^2 / (2 n_k sigma_k) + sum_jk lam_p[j,k] Tp_jk + lam_m[j,k] Tm_jk
+            + kappa * sum_jk (Tp_jk - mp_jk log Tp_jk) + (Tm_jk - mm_jk log Tm_jk)
+
+    (``kappa = alpha_ot * gamma``: the part of ``gamma KL(P 1 | theta)`` that depends on theta).
+    Each coordinate solves ``a t^2 + (kappa + lam - h) t - kappa m = 0`` exactly.
+
+    Returns
+    -------
+    int
+        Passes done.
+    """
+    cdef Py_ssize_t K = task_ptr.shape[0] - 1, p = Tp.shape[0], j, k, s
+    cdef int nk, ep = 0
+    cdef double dec, g, h, ak, tn, d, inv
+    cdef double[::1] inv_n = 1.0 / np.maximum(np.diff(task_ptr), 1).astype(np.float64)
+    with nogil:
+        while ep < max_epochs:
+            ep += 1
+            dec = 0.0
+            for j in range(p):
+                for k in range(K):
+                    if a[j, k] == 0.0:
+                        Tp[j, k] = 0.0
+                        Tm[j, k] = 0.0
+                        continue
+                    s = task_ptr[k]
+                    nk = <int> (task_ptr[k + 1] - s)
+                    inv = 1.0 / sigma[k]
+                    ak = a[j, k] * inv
+                    g = _dot(nk, &X[x_off[k], j], 1, &r[s], 1) * inv_n[k] * inv
+                    # positive part: w = Tp - Tm, d/dTp datafit = -g
+                    h = g + ak * Tp[j, k]
+                    tn = _log_root(ak, kappa + lam_p[j, k] - h, kappa * mp[j, k])
+                    d = tn - Tp[j, k]
+                    if d != 0.0:
+                        Tp[j, k] = tn
+                        dec += 0.5 * ak * d * d
+                        _axpy(nk, -d, &X[x_off[k], j], 1, &r[s], 1)
+                        g -= ak * d
+                    # negative part
+                    h = -g + ak * Tm[j, k]
+                    tn = _log_root(ak, kappa + lam_m[j, k] - h, kappa * mm[j, k])
+                    d = tn - Tm[j, k]
+                    if d != 0.0:
+                        Tm[j, k] = tn
+                        dec += 0.5 * ak * d * d
+                        _axpy(nk, d, &X[x_off[k], j], 1, &r[s], 1)
+            if dec <= eps:
+                break
+    return ep
+
+
+# ------------------------------------------------------------------------------ Sinkhorn
+cdef inline double _lse_row(const double* v, Py_ssize_t n, Py_ssize_t stride) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef double m = -INFINITY, acc = 0.0
+    for i in range(n):
+        if v[i * stride] > m:
+            m = v[i * stride]
+    if m == -INFINITY:
+        return -INFINITY
+    for i in range(n):
+        acc += exp(v[i * stride] - m)
+    return m + log(acc)
+
+
+cdef inline double _lse_plus(const double* M, const double* v, Py_ssize_t n,
+                             Py_ssize_t m_stride, Py_ssize_t v_stride,
+                             double inv_eps) noexcept nogil:
+    """log sum_j exp(-M_j / eps + v_j)."""
+    cdef Py_ssize_t j
+    cdef double mx = -INFINITY, acc = 0.0, t
+    for j in range(n):
+        t = v[j * v_stride] - M[j * m_stride] * inv_eps
+        if t > mx:
+            mx = t
+    if mx == -INFINITY:
+        return -INFINITY
+    for j in range(n):
+        t = v[j * v_stride] - M[j * m_stride] * inv_eps
+        acc += exp(t - mx)
+    return mx + log(acc)
+
+
+def log_sinkhorn_barycenter(const double[:, ::1] M, const double[:, ::1] logA,
+                            double[:, ::1] lu, double[:, ::1] lv, double[::1] logq,
+                            double eps, double gamma, int max_iter, double tol, bint fixed_q):
+    """Log-domain scaling iterations of the unbalanced entropic OT barycenter (Chizat et al. 2018).
+
+    For histograms ``A[:, k]`` (log given in ``logA``, ``-inf`` for zeros), with Gibbs kernel
+    ``exp(-M / eps)`` and KL marginal penalties of weight ``gamma`` on both sides, the plans are
+    ``P_k = diag(exp(lu_k)) exp(-M/eps) diag(exp(lv_k))`` and the iterations are::
+
+        lu_k = fi (logA_k - LSE_j(-M/eps + lv_k))
+        lKu_k = LSE_i(-M/eps + lu_k)
+        logq = 1/(1 - fi) LSE_k(log(1/K) + (1 - fi) lKu_k)     (skipped when fixed_q)
+        lv_k = fi (logq - lKu_k)
+
+    with ``fi = gamma / (gamma + eps)``.  With ``fixed_q`` and K = 1 this is the plain unbalanced
+    Sinkhorn between ``A`` and ``exp(logq)``.  ``lu``, ``lv`` (p, K) and ``logq`` (p,) are warm
+    starts, updated in place.
+
+    Returns
+    -------
+    int
+        Iterations done; stops when the largest change of ``lv`` (in log) is <= ``tol``.
+    """
+    cdef Py_ssize_t p = M.shape[0], K = logA.shape[1], i, j, k
+    cdef int it = 0
+    cdef double fi = gamma / (gamma + eps), inv_eps = 1.0 / eps, err, t, lw = -log(<double> K)
+    cdef double[:, ::1] lKu = np.empty((p, K))
+    cdef double[::1] tmp = np.empty(K)
+    with nogil:
+        while it < max_iter:
+            it += 1
+            for k in range(K):
+                for i in range(p):
+                    if logA[i, k] == -INFINITY:
+                        lu[i, k] = -INFINITY
+                    else:
+                        lu[i, k] = fi * (logA[i, k] - _lse_plus(&M[i, 0], &lv[0, k], p, 1, K,
+                                                                inv_eps))
+            for k in range(K):
+                for j in range(p):
+                    lKu[j, k] = _lse_plus(&M[0, j], &lu[0, k], p, p, K, inv_eps)
+            if not fixed_q:
+                for j in range(p):
+                    for k in range(K):
+                        tmp[k] = lw + (1.0 - fi) * lKu[j, k]
+                    logq[j] = _lse_row(&tmp[0], K, 1) / (1.0 - fi)
+            err = 0.0
+            for k in range(K):
+                for j in range(p):
+                    if logq[j] == -INFINITY or lKu[j, k] == -INFINITY:
+                        t = -INFINITY
+                    else:
+                        t = fi * (logq[j] - lKu[j, k])
+                    if t != lv[j, k]:
+                        if t == -INFINITY or lv[j, k] == -INFINITY:
+                            err = INFINITY if err < INFINITY else err
+                        elif abs(t - lv[j, k]) > err:
+                            err = abs(t - lv[j, k])
+                    lv[j, k] = t
+            if err <= tol:
+                break
+    return it
+
+
+def log_marginals(const double[:, ::1] M, const double[:, ::1] lu, const double[:, ::1] lv,
+                  double eps, double[:, ::1] row, double[:, ::1] col):
+    """Row and column marginals of ``P_k = diag(e^lu_k) e^(-M/eps) diag(e^lv_k)``, in place."""
+    cdef Py_ssize_t p = M.shape[0], K = lu.shape[1], i, j, k
+    cdef double inv_eps = 1.0 / eps, t
+    with nogil:
+        for k in range(K):
+            for i in range(p):
+                if lu[i, k] == -INFINITY:
+                    row[i, k] = 0.0
+                else:
+                    t = lu[i, k] + _lse_plus(&M[i, 0], &lv[0, k], p, 1, K, inv_eps)
+                    row[i, k] = exp(t)
+            for j in range(p):
+                if lv[j, k] == -INFINITY:
+                    col[j, k] = 0.0
+                else:
+                    t = lv[j, k] + _lse_plus(&M[0, j], &lu[0, k], p, p, K, inv_eps)
+                    col[j, k] = exp(t)

@@ -1,0 +1,590 @@
+"""Solvers of the MuTaR model zoo (:mod:`mtreg.penalties.zoo`).
+
+All minimise the DESIGN.md objective on the centred, standardised
+:class:`~mtreg.solvers.problem.Problem` (the one place where the objective is scaled)::
+
+    F(W, b) = sum_k 1/(2 n_k) ||y_k - b_k - X_k w_k||^2 + alpha * Omega(W)
+
+==================  ==========================================================================
+``adaptive``        reweighted lasso / group lasso: ``n_reweightings`` weighted fits by the
+                    certified block coordinate descent of :mod:`mtreg.solvers.bcd` (called as a
+                    black box), warm-started; objective trace (majorisation-minimisation).
+``dirty``           block coordinate descent over rows on (B, S), Cython
+                    (:func:`mtreg._cy._zoo.dirty_epochs`), working sets, duality-gap certificate.
+``multilevel``      alternating lassos on (c, V), each by :mod:`mtreg.solvers.bcd` with its gap
+                    certificate, plus exact rebalancing; objective trace.
+``mtw``             block coordinate descent of Janati et al. (2019): log-domain unbalanced
+                    Sinkhorn barycenters (Cython), then exact coordinate steps on W+, W- (Cython);
+                    concomitant noise levels in closed form; objective trace; ReMTW reweights.
+==================  ==========================================================================
+
+Non-convex (and MTW) fits stop when one outer iteration decreases F by at most
+``tol * F(0)`` (``F(0)`` = ``problem.null_objective``, the yardstick of the convex gaps) and record
+the objective after every outer iteration in ``SolverRecord.history``.
+
+The Cython kernels of ``dirty`` and ``mtw`` work on dense arrays: a sparse design is densified
+(and, with an intercept, centred per task here, the intercepts being recovered at the end).
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
+
+from .._cy import _zoo
+from ..penalties.sparse_norms import GroupLasso, Lasso
+from . import bcd
+from ._record import SolverRecord
+from .problem import Problem
+
+__all__ = ["solve_adaptive", "solve_dirty", "solve_multilevel", "solve_mtw"]
+
+_WS_MIN = 10
+
+
+# ============================================================================ helpers
+def _check_common(alpha, tol, max_iter):
+    alpha = float(alpha)
+    if not np.isfinite(alpha) or alpha <= 0:
+        raise ValueError(f"alpha must be a finite number > 0, got {alpha!r}")
+    if not (np.isfinite(tol) and tol >= 0):
+        raise ValueError(f"tol must be a finite number >= 0, got {tol!r}")
+    if int(max_iter) != max_iter or max_iter < 1:
+        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
+    return alpha, float(tol), int(max_iter)
+
+
+def _coef0(coef_init, p, K):
+    if coef_init is None:
+        return np.zeros((p, K))
+    W = np.array(coef_init, dtype=np.float64, order="C", copy=True)
+    if W.shape != (p, K):
+        raise ValueError(f"coef_init has shape {W.shape}, expected (p, K) = {(p, K)}")
+    return W
+
+
+class _Dense:
+    """A dense, centred view of a :class:`Problem` for the zoo kernels.
+
+    Attributes
+    ----------
+    X : ndarray (rows, p), F-contiguous; task k uses rows ``x_off[k]:x_off[k] + n_k``
+    y : ndarray (N,) centred responses stacked by ``ptr``
+    a : ndarray (p, K) ``||x_jk||^2 / n_k``
+    xbar, ybar : per-task means removed here (only for sparse problems with inline intercepts)
+    """
+
+    def __init__(self, problem: Problem):
+        self.problem = problem
+        self.K, self.p = problem.n_tasks, problem.n_features
+        self.ptr = np.ascontiguousarray(problem.task_ptr, dtype=np.intp)
+        self.n = np.maximum(np.diff(self.ptr), 1).astype(np.float64)
+        self.shared = problem.shared
+        X = problem.X.toarray() if sp.issparse(problem.X) else problem.X
+        X = np.array(X, dtype=np.float64, order="F", copy=problem.center_inline)
+        y = np.array(problem.y, dtype=np.float64, copy=True)
+        self.xbar = np.zeros((self.p, self.K))
+        self.ybar = np.zeros(self.K)
+        self.inline = bool(problem.center_inline)
+        if self.inline:  # centre here; intercepts recovered by :meth:`intercept`
+            for k in range(self.K):
+                sl = slice(self.ptr[k], self.ptr[k + 1])
+                self.ybar[k] = y[sl].mean() if sl.stop > sl.start else 0.0
+                y[sl] -= self.ybar[k]
+            if self.shared:
+                m = X.mean(axis=0)
+                X -= m
+                self.xbar[:] = m[:, None]
+            else:
+                for k in range(self.K):
+                    sl = slice(self.ptr[k], self.ptr[k + 1])
+                    m = X[sl].mean(axis=0) if sl.stop > sl.start else np.zeros(self.p)
+                    X[sl] -= m
+                    self.xbar[:, k] = m
+        self.X, self.y = X, y
+        self.x_off = (np.zeros(self.K, dtype=np.intp) if self.shared
+                      else np.ascontiguousarray(self.ptr[:-1]))
+        self.task_id = np.repeat(np.arange(self.K), np.diff(self.ptr))
+        if self.shared:
+            self.a = np.ascontiguousarray(np.repeat((X**2).sum(0)[:, None] / self.n[0], self.K, 1))
+        else:
+            self.a = np.ascontiguousarray((np.add.reduceat(X**2, self.ptr[:-1], axis=0)
+                                           / self.n[:, None]).T) if X.shape[0] else \
+                np.zeros((self.p, self.K))
+
+    def predict(self, W):
+        if self.shared:
+            return (self.X @ W).T.ravel()
+        return np.einsum("ij,ij->i", self.X, W.T[self.task_id])
+
+    def residual(self, W):
+        return self.y - self.predict(W)
+
+    def gradient(self, r):
+        if self.shared:
+            return self.X.T @ r.reshape(self.K, -1).T / self.n[0]
+        return (np.add.reduceat(self.X * r[:, None], self.ptr[:-1], axis=0) / self.n[:, None]).T
+
+    def task_dots(self, u, v):
+        return np.bincount(self.task_id, weights=u * v, minlength=self.K)
+
+    def datafit(self, r):
+        return 0.5 * float(np.sum(self.task_dots(r, r) / self.n))
+
+    def intercept(self, W):
+        """Inline intercepts of the original (uncentred) sparse problem."""
+        if not self.inline:
+            return np.zeros(self.K)
+        return self.ybar - np.einsum("pk,pk->k", self.xbar, W)
+
+    def as_problem(self, X=None, cols=None) -> Problem:
+        """A centred dense :class:`Problem` over the same tasks (optionally a column subset)."""
+        X = self.X if X is None else X
+        if cols is not None:
+            X = np.asfortranarray(X[:, cols])
+        p = X.shape[1]
+        return Problem(X=X, y=self.y, task_ptr=self.ptr.astype(np.int64), shared=self.shared,
+                       fit_intercept=False, center_inline=False, x_mean=np.zeros((p, self.K)),
+                       x_scale=np.ones(p), y_mean=np.zeros(self.K))
+
+
+def _task_problem(problem: Problem, k: int) -> Problem:
+    """Task k of ``problem`` as a one-task :class:`Problem` (no copy of a shared design)."""
+    sl = slice(problem.task_ptr[k], problem.task_ptr[k + 1])
+    X = problem.X if problem.shared else problem.X[sl]
+    if not problem.shared and not sp.issparse(X):
+        X = np.asfortranarray(X)
+    return Problem(X=X, y=problem.y[sl], task_ptr=np.array([0, sl.stop - sl.start], dtype=np.int64),
+                   shared=problem.shared, fit_intercept=problem.fit_intercept,
+                   center_inline=problem.center_inline, x_mean=problem.x_mean[:, k:k + 1],
+                   x_scale=problem.x_scale, y_mean=problem.y_mean[k:k + 1])
+
+
+def _warn(name, alpha, n_outer, what):
+    warnings.warn(f"{name} (alpha={alpha:.4g}) did not converge in {n_outer} outer iterations: "
+                  f"{what}. Increase max_iter / n_reweightings or loosen tol.",
+                  ConvergenceWarning, stacklevel=3)
+
+
+# ============================================================================ adaptive
+def solve_adaptive(problem: Problem, penalty, alpha: float, *, tol: float = 1e-6,
+                   max_iter: int = 10_000, coef_init=None, intercept_init=None) -> SolverRecord:
+    """Iteratively reweighted lasso / group lasso (majorisation-minimisation).
+
+    Minimises ``F(W, b) = sum_k 1/(2 n_k) ||r_k||^2 + alpha * sum f(|W_jk|)`` (adaptive lasso) or
+    ``alpha * sum_j f(||W_j.||)`` (adaptive group lasso) with the concave surrogate ``f`` of the
+    penalty (:class:`~mtreg.penalties.zoo.AdaptiveLasso`). Fit t (t = 1, ..., n_reweightings)
+    is a weighted lasso / group lasso with the weights :meth:`penalty.reweight` of fit t - 1 (unit
+    weights for t = 1), solved to a duality gap ``<= tol * F(0)`` by :func:`mtreg.solvers.bcd.solve`
+    warm-started from fit t - 1. A weighted lasso has per-entry weights: the tasks are
+    independent, so it is solved task by task, each with per-feature weights.
+
+    Parameters
+    ----------
+    problem : Problem
+    penalty : AdaptiveLasso or AdaptiveGroupLasso
+    alpha : float
+    tol : float, default 1e-6
+        Gap of every weighted fit, and outer rule: stop when a reweighting decreases F by at most
+        ``tol * F(0)``.
+    max_iter : int
+        Epochs of each weighted fit.
+    coef_init, intercept_init : optional
+        Warm start of the first fit. Its weights are still unit weights unless ``coef_init`` is
+        given, in which case the first weights are computed from it (a warm-started reweighting
+        continues where it stopped).
+
+    Returns
+    -------
+    SolverRecord
+        ``history`` is F after every fit; ``extra["weights"]`` the last weights.
+    """
+    alpha, tol, max_iter = _check_common(alpha, tol, max_iter)
+    p, K = problem.n_features, problem.n_tasks
+    group = penalty.name == "adaptive_group_lasso"
+    W = _coef0(coef_init, p, K)
+    b = np.zeros(K) if intercept_init is None else np.asarray(intercept_init, dtype=float).copy()
+    F0 = problem.null_objective
+    weights = penalty.reweight(W) if coef_init is not None else (
+        np.ones(p) if group else np.ones((p, K)))
+    history, n_iter, converged = [], 0, False
+    for _ in range(penalty.n_reweightings):
+        if group:
+            rec = bcd.solve(problem, GroupLasso(weights=weights), alpha, tol=tol,
+                            max_iter=max_iter, coef_init=W,
+                            intercept_init=b if problem.center_inline else None)
+            W, b, n_iter = rec.coef, rec.intercept, n_iter + rec.n_iter
+        elif np.all(weights == weights[:, :1]):  # same weights in every task: one call
+            rec = bcd.solve(problem, Lasso(weights=weights[:, 0]), alpha, tol=tol,
+                            max_iter=max_iter, coef_init=W,
+                            intercept_init=b if problem.center_inline else None)
+            W, b, n_iter = rec.coef, rec.intercept, n_iter + rec.n_iter
+        else:
+            W = W.copy()
+            for k in range(K):
+                sub = _task_problem(problem, k)
+                rec = bcd.solve(sub, Lasso(weights=weights[:, k]), alpha, tol=tol,
+                                max_iter=max_iter, coef_init=W[:, k:k + 1],
+                                intercept_init=b[k:k + 1] if problem.center_inline else None)
+                W[:, k], b[k] = rec.coef[:, 0], rec.intercept[0]
+                n_iter += rec.n_iter
+        F = problem.datafit(W, b if problem.center_inline else None) + alpha * penalty.value(W)
+        history.append(F)
+        weights = penalty.reweight(W)
+        if len(history) > 1 and history[-2] - F <= tol * F0:
+            converged = True
+            break
+    if not converged and penalty.n_reweightings > 1:
+        _warn(penalty.name, alpha, len(history),
+              f"the last reweighting decreased the objective by {history[-2] - history[-1]:.3g} "
+              f"> {tol * F0:.3g}")
+    return SolverRecord(coef=W, intercept=b if problem.center_inline else np.zeros(K),
+                        n_iter=n_iter, gap=np.nan, gap_tol=tol * F0,
+                        converged=converged or penalty.n_reweightings == 1,
+                        objective=float(history[-1]), history=np.asarray(history),
+                        solver="adaptive", extra={"weights": weights})
+
+
+# ============================================================================ dirty
+def _dirty_check(D: _Dense, r, B, S, lam_b, lam_s):
+    """(gap, primal, violation score per row) of the dirty model at (B, S)."""
+    G = D.gradient(r)
+    row = np.linalg.norm(G, axis=1)
+    score = np.maximum(row / lam_b, np.abs(G).max(axis=1) / lam_s)
+    s = 1.0 / max(1.0, score.max(initial=0.0))
+    rr = D.task_dots(r, r) / D.n
+    yr = D.task_dots(r, D.y) / D.n
+    primal = 0.5 * rr.sum() + lam_b * np.linalg.norm(B, axis=1).sum() + lam_s * np.abs(S).sum()
+    dual = s * yr.sum() - 0.5 * s * s * rr.sum()
+    return max(primal - dual, 0.0), primal, score
+
+
+def solve_dirty(problem: Problem, penalty, alpha: float, *, tol: float = 1e-6,
+                max_iter: int = 10_000, coef_init=None, intercept_init=None) -> SolverRecord:
+    """Dirty model by block coordinate descent over rows, certified by a duality gap.
+
+    Minimises ``sum_k 1/(2 n_k) ||y_k - X_k (B_k + S_k)||^2 + lam_b ||B||_{1,2} + lam_s ||S||_1``
+    with ``lam_b = alpha (1 - l1_ratio)``, ``lam_s = alpha l1_ratio``
+    (:class:`~mtreg.penalties.zoo.Dirty`). Outer loop (as :mod:`mtreg.solvers.bcd`): gradient, gap
+    and working set (rows in the support plus the worst violators of the dual constraints); the
+    Cython kernel runs epochs on the working set until its estimated decrease falls below a
+    fraction of the gap. Dual point: ``theta_k = s r_k / n_k`` with the largest ``s <= 1`` making
+    ``||X^T theta_j||_2 <= lam_b`` and ``|X_k^T theta_k|_j <= lam_s`` hold. Stops when
+    ``gap <= tol * F(0)``.
+
+    Parameters
+    ----------
+    problem, penalty, alpha, tol, max_iter
+        As in :func:`mtreg.solvers.bcd.solve`.
+    coef_init : array-like (p, K), optional
+        Warm start; it is put in the shared part (B = W, S = 0), the solver moves it.
+    intercept_init : ignored
+        Intercepts are recomputed from the centred data.
+
+    Returns
+    -------
+    SolverRecord
+        ``extra["components"] = {"shared": B, "specific": S}`` (standardised scale).
+    """
+    alpha, tol, max_iter = _check_common(alpha, tol, max_iter)
+    D = _Dense(problem)
+    p, K = D.p, D.K
+    lb, ls = penalty.levels
+    lam_b, lam_s = alpha * lb, alpha * ls
+    B = _coef0(coef_init, p, K)
+    S = np.zeros((p, K))
+    r = D.residual(B + S)
+    F0 = D.datafit(D.y)
+    gap_tol = tol * F0
+    gap, primal, score = _dirty_check(D, r, B, S, lam_b, lam_s)
+    history = [gap]
+    n_iter, eps_in = 0, np.inf
+    while gap > gap_tol and n_iter < max_iter:
+        support = np.any(B != 0, axis=1) | np.any(S != 0, axis=1)
+        cand = np.flatnonzero(~support & (score > 1.0))
+        n_add = max(_WS_MIN, int(support.sum()))
+        if cand.size > n_add:
+            cand = cand[np.argpartition(-score[cand], n_add - 1)[:n_add]]
+        keep = support.copy()
+        keep[cand] = True
+        ws = np.flatnonzero(keep).astype(np.intp)
+        eps_in = min(0.01 * gap, 0.3 * eps_in)
+        n_iter += _zoo.dirty_epochs(D.X, D.x_off, D.ptr, r, B, S, D.a, lam_b, lam_s, ws,
+                                    int(min(max_iter - n_iter, np.iinfo(np.int32).max)), eps_in)
+        gap, primal, score = _dirty_check(D, r, B, S, lam_b, lam_s)
+        history.append(gap)
+    converged = bool(gap <= gap_tol)
+    if not converged:
+        warnings.warn(f"dirty model (alpha={alpha:.4g}) did not converge in {n_iter} epochs: duality "
+                      f"gap {gap:.3g} > target {gap_tol:.3g}. Increase max_iter or loosen tol.",
+                      ConvergenceWarning, stacklevel=2)
+    W = B + S
+    return SolverRecord(coef=W, intercept=D.intercept(W), n_iter=n_iter, gap=float(gap),
+                        gap_tol=float(gap_tol), converged=converged, objective=float(primal),
+                        history=np.asarray(history), solver="dirty",
+                        extra={"components": {"shared": B, "specific": S}})
+
+
+# ============================================================================ multilevel
+def _rebalance(W):
+    """``c_j = sqrt(||W_j||_1)``, ``V = W / c`` (0 rows: c = 0, V = 0)."""
+    c = np.sqrt(np.abs(W).sum(axis=1))
+    V = np.zeros_like(W)
+    nz = c > 0
+    V[nz] = W[nz] / c[nz, None]
+    return c, V
+
+
+def solve_multilevel(problem: Problem, penalty, alpha: float, *, tol: float = 1e-6,
+                     max_iter: int = 10_000, coef_init=None, intercept_init=None,
+                     max_outer: int = 200) -> SolverRecord:
+    """Multilevel lasso by alternating lassos (Lozano & Swirszcz 2012).
+
+    Minimises ``sum_k 1/(2 n_k) ||y_k - X_k (c * V_k)||^2 + alpha/2 (||c||_1 + ||V||_1)``, i.e.
+    ``F(W) = datafit(W) + alpha sum_j sqrt(||W_j.||_1)``. One outer iteration:
+
+    1. V-step: for fixed c, the lasso in ``W = diag(c) V`` with per-feature weights ``1 / c_j``
+       at level alpha/2 (rows with c_j = 0 stay 0);
+    2. rebalancing ``c_j = sqrt(||W_j||_1)``, ``V_j = W_j / c_j`` (exact in the scale of each row);
+    3. c-step: for fixed V, the lasso in c at level alpha/2 on the stacked design with rows
+       ``sqrt(N / n_k) X_k diag(V_k)`` (so its 1/(2N) data fit is the objective's), then
+       rebalancing again (signs of c are absorbed by V).
+
+    Each lasso is solved by :func:`mtreg.solvers.bcd.solve` (gap ``<= tol * F(0)``), warm-started.
+    The objective is recorded after every outer iteration; the fit stops when it decreases by at
+    most ``tol * F(0)``.
+
+    Parameters
+    ----------
+    coef_init : array-like (p, K), optional
+        Warm start: ``c_j = sqrt(||W_j||_1)`` on its non-zero rows and 1 (the cold start) on its
+        zero rows, so that a warm start (a path, a refit) can still add features.
+    max_outer : int, default 200
+        Outer iterations.
+
+    Returns
+    -------
+    SolverRecord
+        ``extra["c"]`` (p,) and ``extra["V"]`` (p, K) with ``coef = c[:, None] * V``.
+    """
+    alpha, tol, max_iter = _check_common(alpha, tol, max_iter)
+    D = _Dense(problem)
+    p, K = D.p, D.K
+    lam = alpha / 2.0
+    W = _coef0(coef_init, p, K)
+    c = np.ones(p)
+    if coef_init is not None:
+        cw, _ = _rebalance(W)
+        c = np.where(cw > 0, cw, 1.0)
+    F0 = D.datafit(D.y)
+    history, n_iter, converged = [], 0, False
+    N = D.y.shape[0]
+    row_scale = np.sqrt(N / D.n)[D.task_id]
+    y_c = D.y * row_scale
+    for _ in range(max_outer):
+        # V-step (in W), rows with c = 0 excluded
+        act = np.flatnonzero(c > 0)
+        W_new = np.zeros((p, K))
+        if act.size:
+            sub = D.as_problem(cols=act)
+            rec = bcd.solve(sub, Lasso(weights=1.0 / c[act]), lam, tol=tol, max_iter=max_iter,
+                            coef_init=W[act])
+            W_new[act] = rec.coef
+            n_iter += rec.n_iter
+        W = W_new
+        c, V = _rebalance(W)
+        # c-step
+        act = np.flatnonzero(c > 0)
+        if act.size:
+            if D.shared:
+                Z = np.concatenate([D.X[:, act] * V[act, k] for k in range(K)], axis=0)
+            else:
+                Z = D.X[:, act] * V[act].T[D.task_id]
+            Z = np.asfortranarray(Z * row_scale[:, None])
+            sub = Problem(X=Z, y=y_c, task_ptr=np.array([0, N], dtype=np.int64), shared=False,
+                          fit_intercept=False, center_inline=False, x_mean=np.zeros((act.size, 1)),
+                          x_scale=np.ones(act.size), y_mean=np.zeros(1))
+            rec = bcd.solve(sub, Lasso(), lam, tol=tol, max_iter=max_iter,
+                            coef_init=c[act, None])
+            n_iter += rec.n_iter
+            c_new = np.zeros(p)
+            c_new[act] = rec.coef[:, 0]
+            W = c_new[:, None] * V
+            c, V = _rebalance(W)
+        F = D.datafit(D.residual(W)) + alpha * penalty.value(W)
+        history.append(F)
+        if len(history) > 1 and history[-2] - F <= tol * F0:
+            converged = True
+            break
+        if not W.any():
+            converged = True
+            break
+    if not converged:
+        _warn("multilevel lasso", alpha, len(history),
+              f"the last iteration decreased the objective by {history[-2] - history[-1]:.3g}")
+    return SolverRecord(coef=W, intercept=D.intercept(W), n_iter=n_iter, gap=np.nan,
+                        gap_tol=tol * F0, converged=converged, objective=float(history[-1]),
+                        history=np.asarray(history), solver="multilevel",
+                        extra={"c": c, "V": V})
+
+
+# ============================================================================ MTW
+class _OT:
+    """Warm-started unbalanced Sinkhorn barycenters of the positive and negative parts.
+
+    ``update(Tp, Tm)`` runs the log-domain iterations of
+    :func:`mtreg._cy._zoo.log_sinkhorn_barycenter` on both parts and stores their row marginals
+    ``mp``, ``mm`` (p, K), barycenters ``qp``, ``qm`` and returns the summed OT value.
+    """
+
+    def __init__(self, M, epsilon, gamma, max_iter, tol):
+        self.M = np.ascontiguousarray(M, dtype=np.float64)
+        self.eps, self.gamma, self.max_iter, self.tol = float(epsilon), float(gamma), max_iter, tol
+        self.state = {}
+        self.n_sinkhorn = 0
+
+    def _one(self, key, A):
+        p, K = A.shape
+        if key not in self.state:
+            self.state[key] = (np.zeros((p, K)), np.zeros((p, K)), np.zeros(p))
+        lu, lv, logq = self.state[key]
+        if not A.any():
+            return 0.0, np.zeros((p, K)), np.zeros(p)
+        with np.errstate(divide="ignore"):
+            logA = np.ascontiguousarray(np.log(A))
+        # columns whose scaling collapsed (-inf) are restarted from 0
+        lv[~np.isfinite(lv)] = 0.0
+        logq[~np.isfinite(logq)] = 0.0
+        self.n_sinkhorn += _zoo.log_sinkhorn_barycenter(self.M, logA, lu, lv, logq, self.eps,
+                                                        self.gamma, self.max_iter, self.tol, False)
+        row, col = np.empty((p, K)), np.empty((p, K))
+        _zoo.log_marginals(self.M, lu, lv, self.eps, row, col)
+        q = np.exp(logq)
+        mass = row.sum(axis=0)
+        with np.errstate(invalid="ignore"):
+            ent = (np.where(row > 0, row * lu, 0.0).sum() + np.where(col > 0, col * lv, 0.0).sum()
+                   - mass.sum())
+            kl_a = np.where(row > 0, row * (np.log(np.where(row > 0, row, 1.0))
+                                            - np.where(A > 0, logA, 0.0)), 0.0).sum() \
+                - row.sum() + A.sum()
+            kl_q = np.where(col > 0, col * (np.log(np.where(col > 0, col, 1.0))
+                                            - np.log(np.where(q > 0, q, 1.0))[:, None]), 0.0).sum() \
+                - col.sum() + K * q.sum()
+        value = self.eps * ent + self.gamma * (kl_a + kl_q)
+        return float(value), row, q
+
+    def update(self, Tp, Tm) -> float:
+        vp, self.mp, self.qp = self._one("+", Tp)
+        vm, self.mm, self.qm = self._one("-", Tm)
+        return vp + vm
+
+
+def solve_mtw(problem: Problem, penalty, alpha: float, *, tol: float = 1e-6,
+              max_iter: int = 10_000, coef_init=None, intercept_init=None,
+              max_outer: int = 500) -> SolverRecord:
+    """Multi-task Wasserstein (and its reweighted variant) by block coordinate descent.
+
+    Minimises (:class:`~mtreg.penalties.zoo.MTW`) over W+, W- >= 0, the transport plans and the
+    barycenters, with ``kappa = alpha (1 - l1_ratio) gamma`` and l1 levels
+    ``lam = alpha l1_ratio * weights``. One outer iteration:
+
+    1. barycenter step: log-domain unbalanced Sinkhorn (Cython), warm-started; gives the row
+       marginals ``m+-_k = P+-_k 1`` of the plans, and the OT value;
+    2. theta-step: exact coordinate descent on W+, W- for fixed plans (Cython
+       :func:`mtreg._cy._zoo.mtw_epochs`): the only theta-dependent OT part is
+       ``gamma KL(m_k | theta_k)``;
+    3. with ``concomitant``: ``sigma_k = max(||r_k|| / sqrt(n_k), sigma_min_k)``.
+
+    The objective after step 1 is recorded; the fit stops when it decreases by at most
+    ``tol * F(0)`` (``history``: every outer objective). ReMTW repeats this for ``n_reweightings`` l1 weightings
+    ``0.5 / (sqrt(W+-_jk) + 1e-10)`` (MuTaR's), each warm-started.
+
+    Initialisation (MuTaR's): W+ = W- = 1 / p on every entry (entropic OT can only move mass
+    where theta > 0), or the parts of ``coef_init`` plus ``1e-3 / p``. Entropic OT never gives
+    exact zeros: after the fit, entries of W+- below ``penalty.threshold * max|W|`` are set to 0.
+
+    Returns
+    -------
+    SolverRecord
+        ``extra``: ``barycenter`` (q+ - q-), ``sigma`` (K,) noise levels (ones unless
+        concomitant), ``n_sinkhorn`` iterations.
+    """
+    alpha, tol, max_iter = _check_common(alpha, tol, max_iter)
+    D = _Dense(problem)
+    p, K = D.p, D.K
+    r_l1 = penalty.l1_ratio
+    eps, gamma = penalty.eps_(p), penalty.gamma_
+    kappa = alpha * (1.0 - r_l1) * gamma
+    ot = _OT(penalty.metric(p), eps, gamma, penalty.max_iter_ot, penalty.tol_ot)
+    if coef_init is None:
+        Tp = np.full((p, K), 1.0 / p)
+        Tm = Tp.copy()
+    else:
+        W0 = _coef0(coef_init, p, K)
+        Tp = np.ascontiguousarray(np.maximum(W0, 0.0) + 1e-3 / p)
+        Tm = np.ascontiguousarray(np.maximum(-W0, 0.0) + 1e-3 / p)
+    if kappa == 0:  # no OT term: the lasso, started from 0
+        Tp[:], Tm[:] = np.maximum(Tp - Tm, 0.0), np.maximum(Tm - Tp, 0.0)
+    r = D.residual(Tp - Tm)
+    y_scale = np.sqrt(D.task_dots(D.y, D.y) / D.n)
+    sig_min = penalty.sigma_min_ * np.where(y_scale > 0, y_scale, 1.0)
+    sigma = np.ones(K)
+
+    def datafit(r):
+        rr = D.task_dots(r, r) / D.n
+        if penalty.concomitant:
+            return float(np.sum(0.5 * rr / sigma + 0.5 * sigma))
+        return 0.5 * float(rr.sum())
+
+    def update_sigma(r):
+        if penalty.concomitant:
+            sigma[:] = np.maximum(np.sqrt(D.task_dots(r, r) / D.n), sig_min)
+
+    update_sigma(r)
+    F0 = datafit(D.y)
+    wp = np.ones((p, K))
+    wm = np.ones((p, K))
+    history, trace, n_iter, converged_all = [], [], 0, True
+    zero = np.zeros((p, K))
+    for _rw in range(penalty.n_reweightings):
+        lam_p = np.ascontiguousarray(alpha * r_l1 * wp)
+        lam_m = np.ascontiguousarray(alpha * r_l1 * wm)
+        prev, converged = np.inf, False
+        for _ in range(max_outer):
+            ot_val = ot.update(Tp, Tm) if kappa > 0 else 0.0
+            l1 = float((lam_p * Tp).sum() + (lam_m * Tm).sum())
+            F = datafit(r) + alpha * (1.0 - r_l1) * ot_val + l1
+            trace.append(F)
+            if prev - F <= tol * F0:
+                converged = True
+                break
+            prev = F
+            mp = ot.mp if kappa > 0 else zero
+            mm = ot.mm if kappa > 0 else zero
+            n_iter += _zoo.mtw_epochs(D.X, D.x_off, D.ptr, r, Tp, Tm, D.a, sigma, lam_p, lam_m,
+                                      kappa, np.ascontiguousarray(mp), np.ascontiguousarray(mm),
+                                      int(min(max_iter, 1000)), 1e-2 * tol * F0)
+            update_sigma(r)
+        converged_all &= converged
+        pen_l1 = penalty.l1_term(Tp, Tm)
+        history.append(datafit(r) + alpha * ((1.0 - r_l1) * ot_val + r_l1 * pen_l1))
+        if not penalty.reweighted:
+            break
+        if len(history) > 1 and history[-2] - history[-1] <= tol * F0:
+            break
+        wp = 0.5 / (np.sqrt(Tp) + 1e-10)
+        wm = 0.5 / (np.sqrt(Tm) + 1e-10)
+    if not converged_all:
+        _warn(penalty.name, alpha, max_outer, "the objective was still decreasing")
+    top = max(np.abs(Tp).max(initial=0.0), np.abs(Tm).max(initial=0.0))
+    Tp[Tp <= penalty.threshold * top] = 0.0
+    Tm[Tm <= penalty.threshold * top] = 0.0
+    W = Tp - Tm
+    bary = (ot.qp - ot.qm) if kappa > 0 else np.zeros(p)
+    return SolverRecord(coef=W, intercept=D.intercept(W), n_iter=n_iter, gap=np.nan,
+                        gap_tol=tol * F0, converged=bool(converged_all),
+                        objective=float(history[-1]), history=np.asarray(trace), solver="mtw",
+                        extra={"reweighting_objective": np.asarray(history), "barycenter": bary, "sigma": sigma.copy(),
+                               "n_sinkhorn": ot.n_sinkhorn, "positive": Tp, "negative": Tm})
