@@ -5,7 +5,7 @@
 >>> res = mtreg.fit(ds.formula, task="subject", data=ds.data, penalty="group_lasso")
 >>> print(res.summary())  # doctest: +SKIP
 """
-from . import datasets, inference, penalties
+from . import datasets, inference, penalties, simulate
 from ._version import __version__
 from .cv import CVGridResults, CVResults
 from .cv import cv as cv
@@ -17,4 +17,4 @@ from .stability import StabilityResults, stability
 
 __all__ = ["__version__", "fit", "cv", "path", "select", "MultiTaskModel", "MultiTaskResults",
            "PathResults", "CVResults", "CVGridResults", "stability", "StabilityResults",
-           "penalties", "datasets", "inference"]
+           "penalties", "datasets", "inference", "simulate"]

@@ -354,6 +354,10 @@ class SupportTable:
     ----------
     coef : DataFrame of shape (p, K)
         Coefficients, features x tasks; the support is ``coef != 0``.
+    kind : DataFrame of str, shape (p, K), optional
+        A label per entry for models with components (dirty: ``"shared"``, ``"specific"``,
+        ``"shared+specific"``); printed as ``S``, ``s`` and ``B`` instead of ``x``, and a
+        ``kind`` column in :meth:`to_frame`.
 
     Attributes
     ----------
@@ -365,8 +369,11 @@ class SupportTable:
         For each task, the number of selected features (the count row).
     """
 
-    def __init__(self, coef: pd.DataFrame):
+    _MARKS = {"shared": "S", "specific": "s", "shared+specific": "B"}
+
+    def __init__(self, coef: pd.DataFrame, kind: pd.DataFrame | None = None):
         self._coef = coef
+        self.kind = kind
         self.table = coef != 0
         self.n_tasks = self.table.sum(axis=1).astype(int).rename("n_tasks")
         self.n_features = self.table.sum(axis=0).astype(int).rename("n_features")
@@ -380,19 +387,27 @@ class SupportTable:
 
     def selected(self) -> SupportTable:
         """The table restricted to features selected by at least one task."""
-        return SupportTable(self._coef.loc[self.n_tasks.to_numpy() > 0])
+        keep = self.n_tasks.to_numpy() > 0
+        return SupportTable(self._coef.loc[keep], None if self.kind is None else self.kind.loc[keep])
 
     def to_frame(self) -> pd.DataFrame:
         """Long format of the nonzero coefficients: columns ``feature, task, coef``."""
         rows, cols = np.nonzero(self.table.to_numpy())
-        return pd.DataFrame({
+        out = pd.DataFrame({
             "feature": self._coef.index[rows],
             "task": self._coef.columns[cols],
             "coef": self._coef.to_numpy()[rows, cols],
         })
+        if self.kind is not None:
+            out["kind"] = self.kind.to_numpy()[rows, cols]
+        return out
 
     def _display(self, selected: str = "x", unselected: str = ".") -> pd.DataFrame:
-        marks = np.where(self.table.to_numpy(), selected, unselected)
+        marks = np.where(self.table.to_numpy(), selected, unselected).astype(object)
+        if self.kind is not None:
+            kinds = self.kind.to_numpy()
+            for label, mark in self._MARKS.items():
+                marks[(kinds == label) & self.table.to_numpy()] = mark
         out = pd.DataFrame(marks, index=[str(i) for i in self.table.index],
                            columns=[str(c) for c in self.table.columns])
         out["n_tasks"] = self.n_tasks.to_numpy().astype(str)
@@ -407,8 +422,10 @@ class SupportTable:
         return out
 
     def __str__(self) -> str:
+        legend = ("'S' shared row, 's' task-specific, 'B' both, '.' not" if self.kind is not None
+                  else "'x' selected, '.' not")
         head = (f"Support: {self.table.shape[0]} features x {self.table.shape[1]} tasks, "
-                f"{int(self.table.to_numpy().sum())} nonzeros ('x' selected, '.' not)")
+                f"{int(self.table.to_numpy().sum())} nonzeros ({legend})")
         return head + "\n" + self._display().to_string()
 
     def __repr__(self) -> str:

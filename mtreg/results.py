@@ -211,8 +211,16 @@ class MultiTaskResults:
         -------
         SupportTable
             ``.table`` (features x tasks, bool), ``.n_tasks`` (per feature), ``.n_features``
-            (per task), ``.to_frame()``, ``as_latex()``, ``as_csv()``.
+            (per task), ``.to_frame()``, ``as_latex()``, ``as_csv()``. For dirty models
+            ``.kind`` tells shared rows from task-specific entries.
         """
+        comps = self.components
+        if "shared" in comps and "specific" in comps:
+            from .penalties.zoo import dirty_support
+
+            kind = dirty_support(comps["shared"], comps["specific"])
+            return SupportTable(self.params, kind=pd.DataFrame(np.asarray(kind), index=self.params.index,
+                                                               columns=self.params.columns))
         return SupportTable(self.params)
 
     # ------------------------------------------------------------------ fitted values

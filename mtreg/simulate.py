@@ -15,8 +15,10 @@ import numpy as np
 import pandas as pd
 
 from .simulate_gengl import gengl_scenarios
+from .simulate_zoo import *  # noqa: F403  (the MuTaR-model simulations)
+from .simulate_zoo import __all__ as _zoo_all
 
-__all__ = ["SimulatedGroups", "sgmtl_groups", "gengl_scenarios", "simulate_multitask"]
+__all__ = ["SimulatedGroups", "sgmtl_groups", "gengl_scenarios", "simulate_multitask", *_zoo_all]
 
 #: per setting: tasks, groups, features, samples per task, noise sd, group support size, overlap
 _SETTINGS = {

@@ -62,8 +62,8 @@ class MultiTaskRegressor(RegressorMixin, BaseEstimator):
     """
 
     # ------------------------------------------------------------------ to override
-    def _penalty_and_alpha(self):  # pragma: no cover - abstract
-        raise NotImplementedError
+    def _penalty_and_alpha(self):  # pragma: no cover - every estimator class defines it
+        raise TypeError(f"{type(self).__name__} is a base class: use IndLasso, GroupLasso, ...")
 
     def _post_fit(self, res):
         """Model-specific attributes from the results (override)."""

@@ -27,6 +27,7 @@ The solvers live in :mod:`mtreg.solvers.zoo` (Cython kernels in :mod:`mtreg._cy.
 """
 from __future__ import annotations
 
+import abc
 import numbers
 
 import numpy as np
@@ -87,9 +88,9 @@ class _Reweighted(Penalty):
         out.update(eps=self.eps, n_reweightings=self.n_reweightings)
         return out
 
+    @abc.abstractmethod
     def _magnitudes(self, W):
         """|W_jk| (lasso) or ||W_j.|| (group)."""
-        raise NotImplementedError
 
     def surrogate_value(self, t: np.ndarray) -> np.ndarray:
         """The concave surrogate applied to magnitudes ``t``: ``t^q`` or ``log(t + eps) - log(eps)``.

@@ -498,8 +498,9 @@ def solve_mtw(problem: Problem, penalty, alpha: float, *, tol: float = 1e-6,
     3. with ``concomitant``: ``sigma_k = max(||r_k|| / sqrt(n_k), sigma_min_k)``.
 
     The objective after step 1 is recorded; the fit stops when it decreases by at most
-    ``tol * F(0)`` (``history``: every outer objective). ReMTW repeats this for ``n_reweightings`` l1 weightings
-    ``0.5 / (sqrt(W+-_jk) + 1e-10)`` (MuTaR's), each warm-started.
+    ``tol * F(0)`` (``history``: every outer objective). ReMTW repeats this for
+    ``n_reweightings`` l1 weightings ``0.5 / (sqrt(W+-_jk) + 1e-10)`` (MuTaR's), each warm-started
+    (``extra["reweighting_objective"]``: the ReMTW objective after each).
 
     Initialisation (MuTaR's): W+ = W- = 1 / p on every entry (entropic OT can only move mass
     where theta > 0), or the parts of ``coef_init`` plus ``1e-3 / p``. Entropic OT never gives
@@ -586,5 +587,6 @@ def solve_mtw(problem: Problem, penalty, alpha: float, *, tol: float = 1e-6,
     return SolverRecord(coef=W, intercept=D.intercept(W), n_iter=n_iter, gap=np.nan,
                         gap_tol=tol * F0, converged=bool(converged_all),
                         objective=float(history[-1]), history=np.asarray(trace), solver="mtw",
-                        extra={"reweighting_objective": np.asarray(history), "barycenter": bary, "sigma": sigma.copy(),
-                               "n_sinkhorn": ot.n_sinkhorn, "positive": Tp, "negative": Tm})
+                        extra={"reweighting_objective": np.asarray(history), "barycenter": bary,
+                               "sigma": sigma.copy(), "n_sinkhorn": ot.n_sinkhorn,
+                               "positive": Tp, "negative": Tm})
