@@ -297,14 +297,12 @@ def _(prob, alphas):  # GroupLasso(warm_start=True) cannot refit (UnboundLocalEr
         out.append(c1 + c2)
     return out
 
-@peer("mtreg bcd path (warm starts)", "l21", "mtreg.solvers.bcd", table=PATHS)
-def _(prob, alphas):
+@peer("mtreg fit_path", "l21", "mtreg.path", table=PATHS)
+def _(prob, alphas):  # warm starts + residual/gradient hand-over + sequential strong rule
+    from mtreg.path import fit_path
     from mtreg.penalties import GroupLasso
-    out, W = [], None
-    for a in alphas:
-        W = _mtreg(prob, a, GroupLasso(), coef_init=W)
-        out.append(W)
-    return out
+    raw = fit_path(mtreg_problem(prob), GroupLasso(), alphas, tol=prob.tol, max_iter=MAX_EPOCHS)
+    return [raw.coef[:, :, i] for i in range(len(alphas))]
 
 
 
@@ -319,6 +317,25 @@ def _(prob, alphas):
 def _(prob, alphas):
     from celer import MultiTaskLassoCV
     return MultiTaskLassoCV(alphas=alphas, cv=5, fit_intercept=False, tol=prob.tol).fit(prob.X, prob.Y)
+
+
+# mtreg.cv_model on scikit-learn's folds (KFold(5), no shuffle): every fold refits the path with
+# fit_path; the folds run in MTREG_CV_JOBS joblib workers (default 2 = the cores of the reference
+# machine; each worker single-threaded BLAS).  Unlike MultiTaskLassoCV it also fits the full-data
+# path (not one refit at the chosen alpha).
+@peer("mtreg cv_model", "l21", "mtreg.cv", designs=("shared",), table=CVS)
+def _(prob, alphas):
+    from types import SimpleNamespace
+
+    from mtreg import design as mdesign
+    from mtreg.cv import cv_model
+    from mtreg.model import MultiTaskModel
+    model = MultiTaskModel._from_design(mdesign.from_endog_exog(prob.Y, prob.X), penalty="group_lasso",
+                                        fit_intercept=False, standardize=False)
+    foldid = np.concatenate([np.full(len(c), f) for f, c in enumerate(np.array_split(np.arange(prob.n), 5))])
+    res = cv_model(model, foldid=foldid, alphas=alphas, tol=prob.tol, max_iter=MAX_EPOCHS,
+                   n_jobs=int(os.environ.get("MTREG_CV_JOBS", "2")))
+    return SimpleNamespace(alpha_=res.alpha_min)
 
 
 # ---------------------------------------------------------------------------- timing

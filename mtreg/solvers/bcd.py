@@ -385,7 +385,8 @@ def solve_path(problem: Problem, penalty: Penalty, alphas, *, tol: float = 1e-6,
 _AA_REG = 1e-10  # Tikhonov regularisation of Anderson's least squares, relative to trace
 _NEWTON_MAX = 2000  # Newton polishing of a support of at most this many coefficients (rows x K)
 _NEWTON_AFTER = 100  # ... once a working set has taken this many epochs
-_ANDERSON = 5  # epochs between Anderson extrapolations (and inner gap checks), as skglm
+_CHECK_EVERY = 5  # epochs between Anderson extrapolations and inner gap checks (as skglm)
+_ACCELERATE = True  # Anderson extrapolation and Newton polishing (off: plain BCD, for tests)
 
 
 class _Fit:
@@ -584,8 +585,8 @@ class _Fit:
             while done < budget:
                 done += design.epochs(self.R, W, b, lam1, lam2, ws, l21, 1, 0.0)
                 hist.append(snapshot(ws))
-                if len(hist) == _ANDERSON + 1 or done >= budget:
-                    if len(hist) == _ANDERSON + 1:
+                if len(hist) == _CHECK_EVERY + 1 or done >= budget:
+                    if len(hist) == _CHECK_EVERY + 1 and _ACCELERATE:
                         extrapolate(ws, hist)
                         if done >= _NEWTON_AFTER:  # coordinate descent is crawling
                             newton(ws)
