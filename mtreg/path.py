@@ -119,7 +119,9 @@ class PathResults:
         Fraction of deviance explained, ``1 - sum_k RSS_k/n_k / sum_k TSS_k/n_k`` (glmnet's
         %Dev/100; each task weighted as in the objective).
     r2 : pandas.DataFrame of shape (L, K)
-        R² of every task at every alpha.
+        R² of every task at every alpha (binomial: the fraction of null deviance explained).
+    deviance : ndarray of shape (K, L) or None
+        Binomial deviance of every task at every alpha (None for Gaussian paths).
     model : MultiTaskModel
     """
 
@@ -147,6 +149,19 @@ class PathResults:
     def _fit_stats(self):
         d = self.model.design
         K, L = d.n_tasks, len(self.alphas)
+        self.deviance = None
+        if getattr(self.model, "family", "gaussian") == "binomial":
+            from .solvers.logistic import path_deviance
+
+            dev, null = path_deviance(d, self.coefs, self.intercepts, self.model.fit_intercept)
+            n = d.n_samples[:, None]
+            self.deviance = dev
+            self.rss = None
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = 1 - dev / null[:, None]
+            self.r2 = pd.DataFrame(ratio.T, index=pd.Index(self.alphas, name="alpha"), columns=d.tasks)
+            self.dev_ratio = 1 - (dev / n).sum(axis=0) / (null[:, None] / n).sum(axis=0)
+            return
         rss = np.empty((K, L))
         tss = np.empty(K)
         for k in range(K):
@@ -165,8 +180,19 @@ class PathResults:
         self.dev_ratio = 1 - (rss / n).sum(axis=0) / (tss[:, None] / n).sum(axis=0)
 
     def criteria(self, gamma=0.5) -> pd.DataFrame:
-        """AIC, BIC and EBIC at every alpha (see :mod:`mtreg.criteria`)."""
+        """AIC, BIC and EBIC at every alpha (see :mod:`mtreg.criteria`; binomial paths use the
+        deviance in place of the Gaussian ``sum_k n_k log(RSS_k / n_k)``)."""
         d = self.model.design
+        if self.deviance is not None:
+            df = self.nnz + (d.n_tasks if self.model.fit_intercept else 0)
+            N = float(d.n_samples.sum())
+            ic = information_criteria(np.ones((d.n_tasks, len(self.alphas))), d.n_samples, self.nnz,
+                                      d.n_features * d.n_tasks, d.n_tasks if self.model.fit_intercept else 0,
+                                      gamma=gamma)
+            dev = self.deviance.sum(axis=0)
+            extra = ic["ebic"] - ic["bic"]
+            return pd.DataFrame({"alpha": self.alphas, "df": df, "aic": dev + 2 * df,
+                                 "bic": dev + np.log(N) * df, "ebic": dev + np.log(N) * df + extra})
         ic = information_criteria(self.rss, d.n_samples, self.nnz, d.n_features * d.n_tasks,
                                   d.n_tasks if self.model.fit_intercept else 0, gamma=gamma)
         return pd.DataFrame({"alpha": self.alphas, "df": ic["df"], "aic": ic["aic"],

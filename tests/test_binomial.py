@@ -391,3 +391,24 @@ def test_stability_selection_runs_a_logistic_model():
     res = mtreg.fit("y ~ x0 + x1", task="task", data=df, family="binomial", alpha_frac=0.1)
     with pytest.raises(ValueError, match="Gaussian family only"):
         res.refit()
+
+
+def test_binomial_path_reports_deviance_explained():
+    import mtreg
+
+    rng = np.random.default_rng(2)
+    frames = []
+    for k in range(3):
+        X = rng.standard_normal((70, 4))
+        prob = 1 / (1 + np.exp(-(2 * X[:, 0] - X[:, 1])))
+        frames.append(pd.DataFrame(X, columns=[f"x{j}" for j in range(4)]).assign(
+            y=(rng.random(70) < prob).astype(int), task=k))
+    df = pd.concat(frames, ignore_index=True)
+    pth = mtreg.path("y ~ x0 + x1 + x2 + x3", task="task", data=df, family="binomial", n_alphas=8)
+    assert pth.dev_ratio[0] == pytest.approx(0.0, abs=1e-8)  # all-zero fit = the null model
+    assert 0 < pth.dev_ratio[-1] < 1 and np.all(np.diff(pth.dev_ratio) >= -1e-8)
+    res = mtreg.fit("y ~ x0 + x1 + x2 + x3", task="task", data=df, family="binomial",
+                    alpha=pth.alphas[-1], tol=1e-10)
+    np.testing.assert_allclose(pth.deviance[:, -1], res.deviance.to_numpy(), rtol=1e-4)
+    crit = pth.criteria()
+    assert crit["aic"].iloc[-1] == pytest.approx(res.deviance.sum() + 2 * (pth.nnz[-1] + 3), rel=1e-4)
