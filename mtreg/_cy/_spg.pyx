@@ -22,13 +22,7 @@
 # * weight / phi^(decay l), thresholds divided by the Lipschitz constant) is done in spg.py.
 from libc.math cimport sqrt
 
-
-cdef inline double _soft(double x, double t) noexcept nogil:
-    if x > t:
-        return x - t
-    if x < -t:
-        return x + t
-    return 0.0
+from ._prox cimport _soft
 
 
 def prox_components(double[:, :, ::1] V, const double[::1] t_elem, const double[::1] t_group,

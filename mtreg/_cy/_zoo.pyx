@@ -12,51 +12,7 @@ from libc.math cimport exp, log, sqrt, INFINITY
 import numpy as np
 
 from ._blas cimport _axpy, _dot
-
-
-cdef inline double _soft(double x, double t) noexcept nogil:
-    if x > t:
-        return x - t
-    if x < -t:
-        return x + t
-    return 0.0
-
-
-cdef inline void _group_prox(const double* g, const double* c, double* w, Py_ssize_t K,
-                             double lam) noexcept nogil:
-    """Minimiser of sum_k (c_k/2) w_k^2 - g_k w_k + lam ||w||_2 (Newton on the row norm)."""
-    cdef Py_ssize_t k, it
-    cdef double ng = 0.0, cmax = 0.0, cmin, nu, psi, dpsi, d, t, step
-    cmin = c[0]
-    for k in range(K):
-        ng += g[k] * g[k]
-        if c[k] > cmax:
-            cmax = c[k]
-        if c[k] < cmin:
-            cmin = c[k]
-    ng = sqrt(ng)
-    if ng <= lam or cmax <= 0.0:
-        for k in range(K):
-            w[k] = 0.0
-        return
-    nu = (ng - lam) / cmax
-    if cmin < cmax:
-        for it in range(100):
-            psi = -1.0
-            dpsi = 0.0
-            for k in range(K):
-                d = c[k] * nu + lam
-                t = g[k] * g[k] / (d * d)
-                psi += t
-                dpsi -= 2.0 * t * c[k] / d
-            if psi <= 1e-15 or dpsi >= 0.0:
-                break
-            step = -psi / dpsi
-            nu += step
-            if step <= 1e-15 * nu:
-                break
-    for k in range(K):
-        w[k] = g[k] * nu / (c[k] * nu + lam) if c[k] > 0.0 else 0.0
+from ._prox cimport _row_update, _soft
 
 
 # ------------------------------------------------------------------------------ dirty model
@@ -108,7 +64,7 @@ def dirty_epochs(const double[::1, :] X, const Py_ssize_t[::1] x_off,
                 for it in range(100):
                     for k in range(K):
                         h[k] = c[k] * (z[k] - sv[k])
-                    _group_prox(&h[0], &c[0], &bn[0], K, lam_b)
+                    _row_update(&h[0], &c[0], &bn[0], K, lam_b, True, 0.0)
                     chg = 0.0
                     for k in range(K):
                         sn = _soft(c[k] * (z[k] - bn[k]), lam_s) / c[k] if c[k] > 0.0 else 0.0
