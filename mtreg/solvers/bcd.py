@@ -299,8 +299,8 @@ def alpha_max(problem: Problem, penalty: Penalty) -> float:
     return float(penalty.alpha_max(design.gradient(R0)))
 
 
-def _check_options(penalty, alpha, tol, max_iter) -> tuple[float, int]:
-    _check_penalty(penalty)
+def check_common(alpha, tol, max_iter) -> tuple[float, float, int]:
+    """Validate the options every solver takes; returns ``(alpha, tol, max_iter)``."""
     alpha = float(alpha)
     if not np.isfinite(alpha) or alpha <= 0:
         raise ValueError(f"alpha must be a finite number > 0, got {alpha!r}")
@@ -308,7 +308,13 @@ def _check_options(penalty, alpha, tol, max_iter) -> tuple[float, int]:
         raise ValueError(f"tol must be a finite number >= 0, got {tol!r}")
     if int(max_iter) != max_iter or max_iter < 1:
         raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
-    return alpha, int(max_iter)
+    return alpha, float(tol), int(max_iter)
+
+
+def _check_options(penalty, alpha, tol, max_iter) -> tuple[float, int]:
+    _check_penalty(penalty)
+    alpha, _, max_iter = check_common(alpha, tol, max_iter)
+    return alpha, max_iter
 
 
 def solve(problem: Problem, penalty: Penalty, alpha: float, *, tol: float = 1e-6,

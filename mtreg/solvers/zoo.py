@@ -45,15 +45,7 @@ _WS_MIN = 10
 
 
 # ============================================================================ helpers
-def _check_common(alpha, tol, max_iter):
-    alpha = float(alpha)
-    if not np.isfinite(alpha) or alpha <= 0:
-        raise ValueError(f"alpha must be a finite number > 0, got {alpha!r}")
-    if not (np.isfinite(tol) and tol >= 0):
-        raise ValueError(f"tol must be a finite number >= 0, got {tol!r}")
-    if int(max_iter) != max_iter or max_iter < 1:
-        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
-    return alpha, float(tol), int(max_iter)
+_check_common = bcd.check_common
 
 
 def _coef0(coef_init, p, K):
