@@ -17,8 +17,16 @@ fast-but-inaccurate solver shows up in the `rel subopt` column.
 Add a solver: decorate `fn(problem, alpha) -> W` with @peer(name, family, module); it is skipped
 (and listed as such) when `module` does not import.  E.g. `python peers.py --only sklearn,mtreg`.
 """
-import argparse, contextlib, importlib, importlib.metadata as md, importlib.util, os, subprocess, sys
-import time, warnings
+import argparse
+import contextlib
+import importlib
+import importlib.metadata as md
+import importlib.util
+import os
+import subprocess
+import sys
+import time
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -94,9 +102,9 @@ def score(prob, fam, alpha, W):
     theta feasible (dual norm of X^T theta <= alpha for every penalty block)."""
     n, lams, Z = prob.n, np.atleast_1d(alpha), np.asarray(W).reshape(-1, prob.p, prob.K)
     R = prob.Y - prob.XW(Z.sum(0))
-    P = (R ** 2).sum() / (2 * n) + sum(l * NORMS[b](z) for b, l, z in zip(BLOCKS[fam], lams, Z))
+    P = (R ** 2).sum() / (2 * n) + sum(l * NORMS[b](z) for b, l, z in zip(BLOCKS[fam], lams, Z, strict=True))
     G = prob.XtR(R) / n
-    s = min([1.0] + [l / max(DUALS[b](G), 1e-300) for b, l in zip(BLOCKS[fam], lams)])
+    s = min([1.0] + [l / max(DUALS[b](G), 1e-300) for b, l in zip(BLOCKS[fam], lams, strict=True)])
     D = ((prob.Y ** 2).sum() - ((prob.Y - s * R) ** 2).sum()) / (2 * n)
     return P, D, int((norm(Z.sum(0), axis=1) > 0).sum())
 
@@ -111,7 +119,7 @@ def fista(prob, fam, alpha, W0=None, tol=1e-6, max_iter=200_000, max_time=np.inf
     V, t, thr, t0 = Z.copy(), 1.0, tol * (prob.Y ** 2).sum() / n, time.perf_counter()
     for it in range(max_iter):
         G = -prob.XtR(prob.Y - prob.XW(V.sum(0))) / n
-        Znew = np.stack([PROX[b](v - G / L, l / L) for b, l, v in zip(blocks, lams, V)])
+        Znew = np.stack([PROX[b](v - G / L, l / L) for b, l, v in zip(blocks, lams, V, strict=True)])
         if it % 10 == 0:
             P, D, _ = score(prob, fam, alpha, Znew)
             if P - D <= thr or time.perf_counter() - t0 > max_time:
@@ -279,7 +287,8 @@ def _(prob, alphas):  # a 2-D Y makes lasso_path use the multi-task CD
 @peer("celer mtl_path", "l21", "celer.homotopy", designs=("shared",), table=PATHS)
 def _(prob, alphas):
     from celer.homotopy import mtl_path
-    return _split(mtl_path(prob.X, prob.Y, alphas=alphas, tol=prob.tol, max_iter=1000, max_epochs=MAX_EPOCHS)[1])
+    return _split(mtl_path(prob.X, prob.Y, alphas=alphas, tol=prob.tol, max_iter=1000,
+                           max_epochs=MAX_EPOCHS)[1])
 
 @peer("skglm MultiTaskLasso.path", "l21", "skglm", designs=("shared",), table=PATHS)
 def _(prob, alphas):
@@ -298,7 +307,7 @@ def _(prob, alphas):  # GroupLasso(warm_start=True) cannot refit (UnboundLocalEr
     return out
 
 @peer("mtreg fit_path", "l21", "mtreg.path", table=PATHS)
-def _(prob, alphas):  # warm starts + residual/gradient hand-over + sequential strong rule
+def _(prob, alphas):  # warm starts + predictor step + residual/gradient hand-over
     from mtreg.path import fit_path
     from mtreg.penalties import GroupLasso
     raw = fit_path(mtreg_problem(prob), GroupLasso(), alphas, tol=prob.tol, max_iter=MAX_EPOCHS)
@@ -395,7 +404,7 @@ def run_all(table, prob, fam, arg, args, post):
             continue
         print(f"  [{prob.name[0]}] {fam} {name} ...", flush=True)
         try:
-            o, stats = time_modes(lambda: sol.fn(prob, arg), args)
+            o, stats = time_modes(lambda sol=sol: sol.fn(prob, arg), args)
             res[name] = (stats, post(o))
         except Exception as e:  # a peer that crashes is reported, not fatal
             notes.append(f"- {name}: FAILED {type(e).__name__}: {str(e)[:200]}")
@@ -426,7 +435,8 @@ def bench_problem(prob, tasks, args, out):
         am = alpha_max(prob, fam)
         alpha = tuple(frac * a for a in am) if fam == "dirty" else frac * am
         out(f"\n### {fam}, alpha = alpha_max/{1 / frac:.0f} = {np.round(alpha, 6)}\n")
-        res, notes = run_all(SOLVERS, prob, fam, alpha, args, lambda W: (score(prob, fam, alpha, W), W))
+        res, notes = run_all(SOLVERS, prob, fam, alpha, args,
+                             lambda W, fam=fam, alpha=alpha: (score(prob, fam, alpha, W), W))
         if not res:
             out("\n".join(notes) or "(no solver selected)")
             continue
@@ -435,8 +445,9 @@ def bench_problem(prob, tasks, args, out):
             prob, fam, alpha, W0=best, tol=1e-13, max_time=args.polish_time))]
         Pmin, Dmax = min(s[0] for s in scores), max(s[1] for s in scores)
         write_table(out, res, notes, ["grad passes (1 thr)", "rel subopt", "rel gap", "nnz rows"],
-                    lambda st, k: [f"{st['1 thread'][0] / tgrad['1 thread']:.0f}", f"{(k[0][0] - Pmin) / Pmin:.1e}",
-                                   f"{(k[0][0] - k[0][1]) / Pmin:.1e}", str(k[0][2])])
+                    lambda st, k, Pmin=Pmin: [f"{st['1 thread'][0] / tgrad['1 thread']:.0f}",
+                                              f"{(k[0][0] - Pmin) / Pmin:.1e}",
+                                              f"{(k[0][0] - k[0][1]) / Pmin:.1e}", str(k[0][2])])
         out(f"\nReference: best primal {Pmin:.12g}; certified (best primal - best dual) / best primal "
             f"= {(Pmin - Dmax) / Pmin:.1e}.")
 
@@ -446,7 +457,8 @@ def bench_path(prob, args, out, n_alphas=20):
     alphas = am * np.geomspace(1, 1e-2, n_alphas)
     out(f"\n### Path on problem {prob.name[0]}: {n_alphas} alphas, geometric alpha_max .. alpha_max/100\n")
     res, notes = run_all(PATHS, prob, "l21", alphas, args,
-                         lambda Ws: np.array([score(prob, "l21", a, W)[:2] for a, W in zip(alphas, Ws)]))
+                         lambda Ws: np.array([score(prob, "l21", a, W)[:2]
+                                              for a, W in zip(alphas, Ws, strict=True)]))
     Pmin = np.min([r[1][:, 0] for r in res.values()], axis=0) if res else 0  # best primal per alpha
     write_table(out, res, notes, ["max rel subopt over path", "max rel gap over path"],
                 lambda st, PD: [f"{((PD[:, 0] - Pmin) / Pmin).max():.1e}",
@@ -463,11 +475,14 @@ def environment(args):
     cpu = [l.strip() for l in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines()
            if l.startswith(("Model name", "Model:", "CPU(s):", "L2 cache", "L3 cache"))]
     blas = "; ".join(f"{i.get('internal_api')} {i.get('version')} arch={i.get('architecture')} threads="
-                     f"{i.get('num_threads')} ({os.path.basename(i.get('filepath', ''))})" for i in threadpool_info())
+                     f"{i.get('num_threads')} ({os.path.basename(i.get('filepath', ''))})"
+                     for i in threadpool_info())
     env = ", ".join(f"{k}={os.environ.get(k, '(unset)')}" for k in (
-        "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"))
+        "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
+        "MKL_NUM_THREADS"))
     return (f"# Peer benchmark: multi-task sparse regression solvers\n\nCommand: `python peers.py "
-            f"{' '.join(sys.argv[1:])}`  \nCPU (lscpu): {'; '.join(' '.join(c.split()) for c in cpu)}  \nVersions: {ver}  \nBLAS (threadpoolctl): "
+            f"{' '.join(sys.argv[1:])}`  \nCPU (lscpu): {'; '.join(' '.join(c.split()) for c in cpu)}  \n"
+            f"Versions: {ver}  \nBLAS (threadpoolctl): "
             f"{blas}  \nEnv: {env}  \nNominal tol = {args.tol} for every solver (each with its own "
             f"meaning, see peers.py); 1 warm-up + up to {args.repeats} timed repeats (fewer if they would "
             f"exceed {args.budget:.0f} s; n = repeats), time.perf_counter.  'grad passes' = median 1-thread "
@@ -485,7 +500,8 @@ def main():
     ap.add_argument("--budget", type=float, default=120.0, help="max seconds of repeats per solver and mode")
     ap.add_argument("--polish-time", type=float, default=60.0, help="seconds for the FISTA reference polish")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "peers_results.md"))
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                  "peers_results.md"))
     args = ap.parse_args()
     lines = [environment(args)] + (["\nNot importable: " + "; ".join(f"{k}: {v}" for k, v in SKIPPED.items())]
                                    if SKIPPED else [])

@@ -82,6 +82,29 @@ def column_to_float(values, name: str, role: str) -> np.ndarray:
     return np.asarray(values, dtype=np.float64)
 
 
+def float_dtype(dtype) -> np.dtype:
+    """The float dtype a design of ``dtype`` is stored in: float32 stays, all else float64."""
+    return np.dtype(np.float32 if np.dtype(dtype) == np.float32 else np.float64)
+
+
+def take_rows(X: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``X[rows]`` as a column-major float array, in ONE copy (none when nothing moves).
+
+    Fancy indexing gives a row-major array that a column-major conversion would copy again, and
+    ``np.take(..., out=F-array)`` buffers the whole result; taking column by column into the
+    (contiguous) columns of the result copies every value once, converting its dtype on the way.
+    """
+    dtype = float_dtype(X.dtype)
+    rows = np.asarray(rows, dtype=np.intp)
+    if (rows.size == X.shape[0] and X.dtype == dtype and X.flags.f_contiguous
+            and np.array_equal(rows, np.arange(X.shape[0]))):
+        return X
+    out = np.empty((rows.size, X.shape[1]), dtype=dtype, order="F")
+    for j in range(X.shape[1]):
+        out[:, j] = X[:, j].take(rows)
+    return out
+
+
 def check_finite_columns(values: np.ndarray, names: Sequence, role: str) -> None:
     """Raise if any column of a 2-D float array holds +-inf, naming the column(s)."""
     bad = np.isinf(values)

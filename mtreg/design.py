@@ -32,10 +32,12 @@ from ._validation import (
     check_min_rows,
     check_missing,
     column_to_float,
+    float_dtype,
     format_names,
     missing_message,
     numeric_dtype,
     plural,
+    take_rows,
     task_codes,
 )
 
@@ -47,9 +49,12 @@ class TaskDesign:
 
     Attributes
     ----------
-    X : ndarray (N, p) float64 F-contiguous, or scipy.sparse.csc_matrix
+    X : ndarray (N, p), or scipy.sparse.csc_matrix
         Raw (unscaled, uncentred) design, rows stacked by task; when ``shared``, the single
-        (n, p) design every task uses.
+        (n, p) design every task uses. Dense X is float64, or float32 when the input was
+        float32, and column-major, except a shared design given to :func:`from_endog_exog` as a
+        contiguous float array, which is kept as it is (not copied). The solver works on its
+        own centred, standardised, column-major copy (:func:`mtreg.solvers.make_problem`).
     y : ndarray of shape (sum_k n_k,)
         Responses stacked by task (for ``shared``: task k occupies ``y[k*n:(k+1)*n]``).
     task_ptr : ndarray of int64, shape (K + 1,)
@@ -582,11 +587,16 @@ def _binary_responses(ydf: pd.DataFrame, bool_responses, order) -> tuple[pd.Data
 # assembling
 # ---------------------------------------------------------------------------------------
 
-def _stack_by_task(X, y, kept, codes, tasks):
+def _stack_by_task(X, y, kept, codes, tasks, *, x_all_rows: bool = False):
     """Rows ``kept`` (positions in the input) of X and y, grouped by task, order kept within.
 
-    X, y hold only the kept rows; ``codes`` (N,) the task position of every input row
-    (-1: no task label). Returns X, y, task_ptr, row_index, dropped (Series), dropped_no_task.
+    y holds only the kept rows; so does X unless ``x_all_rows`` (X holds every input row, and
+    the kept rows are taken from it in the same single take that sorts them by task);
+    ``codes`` (N,) the task position of every input row (-1: no task label). Returns X, y,
+    task_ptr, row_index, dropped (Series), dropped_no_task.
+
+    Memory: X is copied at most once (one take into a column-major array of its float dtype),
+    and not at all when its rows are already the kept rows in task order, column-major.
     """
     K = len(tasks)
     codes_kept = codes[kept]
@@ -597,21 +607,30 @@ def _stack_by_task(X, y, kept, codes, tasks):
     dropped = np.bincount(lost_codes[lost_codes >= 0], minlength=K)
     check_min_rows(tasks, counts, dropped)
     order = np.argsort(codes_kept, kind="stable")
+    rows = kept[order] if x_all_rows else order
     if sp.issparse(X):
-        X = as_csc(X.tocsr()[order])
+        X = as_csc(X.tocsr()[rows])
     else:
-        X = np.asfortranarray(X[order], dtype=np.float64)
+        X = take_rows(X, rows)
     y = np.ascontiguousarray(y[order], dtype=np.float64)
     task_ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     dropped = pd.Series(dropped.astype(np.int64), index=tasks, name="dropped")
     return X, y, task_ptr, kept[order].astype(np.int64), dropped, int((lost_codes < 0).sum())
 
 
-def _shared(X, Y, tasks, n_input):
-    """One X (n, p) for the K columns of Y (n, K): y stacked column by column."""
+def _shared(X, Y, tasks, n_input, keep_layout: bool = False):
+    """One X (n, p) for the K columns of Y (n, K): y stacked column by column.
+
+    With ``keep_layout`` a contiguous float array is kept as it is, row-major or not (no copy:
+    the solver's standardised copy is column-major anyway).
+    """
     n, K = Y.shape
     check_min_rows(tasks, np.full(K, n), np.full(K, n_input - n))
-    X = as_csc(X) if sp.issparse(X) else np.asfortranarray(X, dtype=np.float64)
+    if sp.issparse(X):
+        X = as_csc(X)
+    elif not (keep_layout and X.dtype == float_dtype(X.dtype)
+              and (X.flags.c_contiguous or X.flags.f_contiguous)):
+        X = np.asfortranarray(X, dtype=float_dtype(X.dtype))
     y = np.ascontiguousarray(Y.T, dtype=np.float64).reshape(-1)
     task_ptr = (np.arange(K + 1) * n).astype(np.int64)
     dropped = pd.Series(np.full(K, n_input - n, dtype=np.int64), index=tasks, name="dropped")
@@ -636,8 +655,13 @@ def _check_names(names, n: int, what: str, of: str) -> list[str]:
     return names
 
 
-def _exog_matrix(exog, feature_names, what: str = "exog"):
-    """exog -> (X dense float64 (N, p) with nan, or CSC; names)."""
+def _exog_matrix(exog, feature_names, what: str = "exog", fortran: bool = True):
+    """exog -> (X dense float (N, p) with nan, or CSC; names).
+
+    Dense X is float32 when the input is float32 (an array, or a DataFrame whose columns are
+    all float32) and float64 otherwise; column-major unless ``fortran=False``, in which case
+    a float array is returned as it is (no copy; the caller copies it once when stacking).
+    """
     if sp.issparse(exog):
         if exog.ndim != 2:  # pragma: no cover - scipy sparse is 2-D
             raise ValueError(f"{what} must be 2-D; got shape {exog.shape}")
@@ -646,7 +670,8 @@ def _exog_matrix(exog, feature_names, what: str = "exog"):
     elif isinstance(exog, (pd.DataFrame, pd.Series)):
         frame = exog.to_frame() if isinstance(exog, pd.Series) else exog
         names = [str(c) for c in frame.columns]
-        X = np.empty(frame.shape, dtype=np.float64, order="F")
+        all32 = frame.shape[1] > 0 and all(dt == np.float32 for dt in frame.dtypes)
+        X = np.empty(frame.shape, dtype=np.float32 if all32 else np.float64, order="F")
         for j in range(frame.shape[1]):
             X[:, j] = column_to_float(frame.iloc[:, j], names[j], f"{what} column")
     else:
@@ -660,7 +685,8 @@ def _exog_matrix(exog, feature_names, what: str = "exog"):
                 f"{what} must be numeric; got dtype {arr.dtype} (use from_formula to code "
                 "categorical columns)"
             )
-        X = np.asfortranarray(arr, dtype=np.float64)
+        X = (np.asfortranarray(arr, dtype=float_dtype(arr.dtype)) if fortran  # float32 stays
+             else np.asarray(arr, dtype=float_dtype(arr.dtype)))
         names = _default_names("x", X.shape[1])
     if feature_names is not None:
         names = _check_names(feature_names, X.shape[1], "feature_names", f"{what} (columns)")
@@ -766,7 +792,9 @@ def from_endog_exog(endog, exog, task=None, *, feature_names=None, response_name
     levels = {} if binary else None
     Y, y_names, was_2d = _endog_matrix(endog, levels=levels)
     N, K = Y.shape
-    X, x_names = _exog_matrix(exog, feature_names)
+    # no layout copy here: the long form sorts rows by task in one take (column-major) and a
+    # shared design is kept as given when it is a contiguous float array
+    X, x_names = _exog_matrix(exog, feature_names, fortran=False)
     if X.shape[0] != N:
         raise ValueError(
             f"exog has shape {X.shape} but endog has shape {np.shape(endog)}: they need the "
@@ -839,18 +867,23 @@ def from_endog_exog(endog, exog, task=None, *, feature_names=None, response_name
     keep = np.flatnonzero(~row_na)
     if keep.size == 0:
         raise ValueError(f"no rows left: every one of the {plural(N, 'row')} has a missing value")
-    X_kept = X.tocsr()[keep] if sp.issparse(X) else X[keep]
+    all_kept = keep.size == N
+    if sp.issparse(X):
+        X_kept = X if all_kept else X.tocsr()[keep]
+    elif task is None:
+        X_kept = X if all_kept else take_rows(X, keep)
     common = dict(feature_names=x_names, response_names=y_names, n_input_rows=N,
                   data_index=data_index)
     level_extra = {} if levels is None else {"levels": _name_levels(levels, y_names)}
     if task is not None:
-        X, y, task_ptr, row_index, dropped, no_task = _stack_by_task(X_kept, Y[keep, 0], keep,
-                                                                      codes, tasks)
+        X, y, task_ptr, row_index, dropped, no_task = _stack_by_task(
+            X_kept if sp.issparse(X) else X, Y[keep, 0], keep, codes, tasks,
+            x_all_rows=not sp.issparse(X))
         return TaskDesign(X=X, y=y, task_ptr=task_ptr, tasks=tasks, shared=False,
                           row_index=row_index, dropped=dropped,
                           extra={"source": "endog_exog", "dropped_no_task": no_task,
                                  **level_extra}, **common)
-    X, y, task_ptr, dropped = _shared(X_kept, Y[keep], tasks_2d, N)
+    X, y, task_ptr, dropped = _shared(X_kept, Y[keep], tasks_2d, N, keep_layout=True)
     return TaskDesign(X=X, y=y, task_ptr=task_ptr, tasks=tasks_2d, shared=True,
                       row_index=keep.astype(np.int64), dropped=dropped,
                       extra={"source": "endog_exog", **level_extra}, **common)
@@ -918,7 +951,7 @@ def from_arrays(X_list, y_list, *, feature_names=None, task_names=None,
     for k in range(K):
         label = tasks[k]
         try:
-            X_k, names_k = _exog_matrix(X_list[k], None, what=f"X_list[{k}]")
+            X_k, names_k = _exog_matrix(X_list[k], None, what=f"X_list[{k}]", fortran=False)
             Y_k, _, y2d = _endog_matrix(y_list[k], what=f"y_list[{k}]")
         except (TypeError, ValueError) as err:
             raise type(err)(f"task {label!r}: {err}") from None
@@ -975,8 +1008,11 @@ def from_arrays(X_list, y_list, *, feature_names=None, task_names=None,
     check_min_rows(tasks, counts, np.zeros(K, dtype=np.int64))
     if any(sp.issparse(X_k) for X_k in Xs):
         X = as_csc(sp.vstack([sp.csr_matrix(X_k) for X_k in Xs], format="csr"))
-    else:
-        X = np.asfortranarray(np.vstack(Xs), dtype=np.float64)
+    else:  # one copy: each task's rows written into one column-major array
+        X = np.empty((int(counts.sum()), p), order="F",
+                     dtype=np.result_type(*[X_k.dtype for X_k in Xs]))
+        for a, X_k in zip(np.cumsum(counts) - counts, Xs, strict=True):
+            X[a:a + X_k.shape[0]] = X_k
     N = int(counts.sum())
     return TaskDesign(
         X=X, y=np.ascontiguousarray(np.concatenate(ys), dtype=np.float64),

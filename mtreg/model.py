@@ -7,6 +7,7 @@ a solver and wraps the record in :class:`~mtreg.results.MultiTaskResults`.
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 from patsy import EvalEnvironment
@@ -14,6 +15,7 @@ from patsy import EvalEnvironment
 from . import design as _design
 from .penalties import Penalty, get_penalty
 from .solvers import make_problem, to_original_scale
+from .solvers.problem import check_dtype
 
 __all__ = ["MultiTaskModel", "fit"]
 
@@ -23,6 +25,43 @@ _FAMILIES = ("gaussian", "binomial")
 
 #: folds of the cross-validation that picks alpha when neither alpha nor alpha_frac is given
 DEFAULT_CV_FOLDS = 10
+
+#: smallest ``tol`` a ``dtype="float32"`` fit is asked for: float32 carries ~7 significant
+#: digits, so its residuals (and the duality gap computed from them) are not trustworthy below
+#: about 1e-6 of the null objective; a smaller ``tol`` is raised to this with a warning
+FLOAT32_MIN_TOL = 1e-6
+
+
+def _float32_penalties() -> list[str]:
+    """Registered penalties whose solver has a float32 kernel (block coordinate descent)."""
+    from .penalties import REGISTRY
+
+    names = []
+    for name in REGISTRY:
+        try:
+            pen = get_penalty(name)
+        except TypeError:  # needs arguments (e.g. gengl's components): judged when given
+            continue
+        if getattr(pen, "solver", "bcd") == "bcd":
+            names.append(name)
+    return names
+
+
+def _check_dtype(dtype, penalty, family):
+    """Validate ``dtype``; float32 needs the Gaussian family and a block-coordinate-descent penalty."""
+    dt = check_dtype(dtype)
+    if dt == np.float32:
+        name = getattr(penalty, "name", type(penalty).__name__)
+        solver = getattr(penalty, "solver", "bcd")
+        if solver != "bcd":
+            raise ValueError(
+                f"dtype='float32' is not available for penalty {name!r} (solver {solver!r} has "
+                f"no float32 kernel); it is available for {', '.join(map(repr, _float32_penalties()))}"
+                " (block coordinate descent). Use dtype='float64'")
+        if family != "gaussian":
+            raise ValueError(f"dtype='float32' is not available for family={family!r} (the "
+                             "logistic solver computes in float64); use dtype='float64'")
+    return dt.name
 
 
 def _check_positive_number(name, value, *, allow_zero=True):
@@ -74,6 +113,16 @@ class MultiTaskModel:
         Rows with missing values are dropped and counted per task, or raise an error.
     feature_names, response_names : list of str, optional
         Labels for array input.
+    dtype : {"float64", "float32"}, default "float64"
+        Precision the solver computes in. Inputs of either precision are accepted (float32
+        arrays and DataFrames with only float32 columns are stored as float32, without a float64
+        copy). ``"float32"`` halves the memory of the standardised copy of X the solver works
+        on and runs the block coordinate descent kernels in single precision; it is available
+        for the penalties solved by block coordinate descent (``"lasso"``, ``"group_lasso"``,
+        ``"stl"``, elastic nets via ``l1_ratio``) with ``family="gaussian"``, and raises a
+        ``ValueError`` naming those otherwise. Results are float64 either way; float32 fits
+        agree with float64 fits to about 1e-5 relative, and their ``tol`` is at least
+        :data:`FLOAT32_MIN_TOL` (1e-6; a smaller one is raised with a warning).
     **penalty_options
         Hyperparameters of a named penalty, e.g. ``l1_ratio``.
 
@@ -84,16 +133,17 @@ class MultiTaskModel:
 
     def __init__(self, endog, exog, task=None, *, penalty="group_lasso", fit_intercept=True,
                  standardize=True, family="gaussian", missing="drop", feature_names=None,
-                 response_names=None, **penalty_options):
+                 response_names=None, dtype="float64", **penalty_options):
         _check_family(family)
+        check_dtype(dtype)
         design = _design.from_endog_exog(endog, exog, task, feature_names=feature_names,
                                          response_names=response_names, missing=missing,
                                          binary=family == "binomial")
         self._init(design, penalty, penalty_options, fit_intercept=fit_intercept,
-                   standardize=standardize, family=family, missing=missing)
+                   standardize=standardize, family=family, missing=missing, dtype=dtype)
 
     def _init(self, design, penalty, penalty_options, *, fit_intercept, standardize, family,
-              missing):
+              missing, dtype="float64"):
         if not isinstance(fit_intercept, (bool, np.bool_)):
             raise TypeError(f"fit_intercept must be True or False, got {fit_intercept!r}")
         if not isinstance(standardize, (bool, np.bool_)):
@@ -110,6 +160,7 @@ class MultiTaskModel:
         self.standardize = bool(standardize)
         self.family = family
         self.missing = missing
+        self.dtype = _check_dtype(dtype, self.penalty, family)
         self._problem = None
 
     @classmethod
@@ -117,7 +168,7 @@ class MultiTaskModel:
         self = cls.__new__(cls)
         penalty = kwargs.pop("penalty", "group_lasso")
         options = {k: kwargs.pop(k) for k in list(kwargs)
-                   if k not in ("fit_intercept", "standardize", "family", "missing")}
+                   if k not in ("fit_intercept", "standardize", "family", "missing", "dtype")}
         kwargs.setdefault("fit_intercept", True)
         kwargs.setdefault("standardize", True)
         kwargs.setdefault("family", "gaussian")
@@ -142,7 +193,8 @@ class MultiTaskModel:
         eval_env : int or patsy.EvalEnvironment, default 0
             Where names in the formula that are not columns are looked up: 0 is the caller.
         **kwargs
-            ``penalty``, ``fit_intercept``, ``standardize``, ``family`` and penalty options.
+            ``penalty``, ``fit_intercept``, ``standardize``, ``family``, ``dtype`` (see
+            :class:`MultiTaskModel`) and penalty options.
         """
         if not isinstance(eval_env, EvalEnvironment):
             eval_env = EvalEnvironment.capture(eval_env + 1)
@@ -162,7 +214,8 @@ class MultiTaskModel:
         y_list : list of array-like, each (n_k,)
         feature_names, task_names : list of str, optional
         **kwargs
-            ``penalty``, ``fit_intercept``, ``standardize``, ``family`` and penalty options.
+            ``penalty``, ``fit_intercept``, ``standardize``, ``family``, ``dtype`` (see
+            :class:`MultiTaskModel`) and penalty options.
         """
         family = kwargs.get("family", "gaussian")
         _check_family(family)
@@ -173,7 +226,7 @@ class MultiTaskModel:
     # ------------------------------------------------------------------ numerics
     @property
     def problem(self):
-        """The centred, standardised numeric problem (built once, cached)."""
+        """The centred, standardised numeric problem (built once, cached; X in ``dtype``)."""
         if self._problem is None:
             d = self.design
             if self.family == "binomial":  # the same scaling; the 0/1 labels are kept as they are
@@ -185,7 +238,8 @@ class MultiTaskModel:
             else:
                 self._problem = make_problem(d.X, d.y, d.task_ptr, shared=d.shared,
                                              fit_intercept=self.fit_intercept,
-                                             standardize=self.standardize)
+                                             standardize=self.standardize,
+                                             dtype=getattr(self, "dtype", "float64"))
         return self._problem
 
     def __getstate__(self):
@@ -223,7 +277,10 @@ class MultiTaskModel:
         alpha_frac : float in (0, 1], optional
             ``alpha`` as a fraction of :meth:`alpha_max`.
         tol : float, default 1e-6
-            Stop when the duality gap is below ``tol`` times the objective at W = 0.
+            Stop when the duality gap is below ``tol`` times the objective at W = 0. With
+            ``dtype="float32"`` (see :class:`MultiTaskModel`) a ``tol`` below
+            :data:`FLOAT32_MIN_TOL` (1e-6) cannot be certified and is raised to it, with a
+            ``UserWarning``.
         max_iter : int, default 10000
             Maximum number of epochs (passes over the features); for ``"binomial"``, of each
             inner (weighted least-squares) solve.
@@ -233,11 +290,17 @@ class MultiTaskModel:
         Returns
         -------
         MultiTaskResults
+            Coefficients, intercepts and the duality gap are float64 whatever ``dtype``.
         """
         from .results import MultiTaskResults
         from .solvers import get_solver
 
         tol = _check_positive_number("tol", tol, allow_zero=False)
+        if getattr(self, "dtype", "float64") == "float32" and tol < FLOAT32_MIN_TOL:
+            warnings.warn(f"tol={tol:g} is below what a float32 fit can certify; using "
+                          f"tol={FLOAT32_MIN_TOL:g} (use dtype='float64' for a tighter tol)",
+                          UserWarning, stacklevel=2)
+            tol = FLOAT32_MIN_TOL
         max_iter = _check_int("max_iter", max_iter)
         coef_init = self._coef_init(init)
         if alpha is None and alpha_frac is None:
@@ -302,7 +365,7 @@ class MultiTaskModel:
 
 def fit(formula, data=None, task=None, *, penalty="group_lasso", alpha=None, alpha_frac=None,
         fit_intercept=True, standardize=True, family="gaussian", missing="drop", tol=1e-6,
-        max_iter=10_000, init=None, **penalty_options):
+        max_iter=10_000, init=None, dtype="float64", **penalty_options):
     """Fit a sparse multi-task regression from a formula.
 
     Minimises ``sum_k 1/(2 n_k) ||y_k - b_k - X_k w_k||^2 + alpha * Omega(W)`` over the
@@ -335,6 +398,10 @@ def fit(formula, data=None, task=None, *, penalty="group_lasso", alpha=None, alp
         Drop rows with missing values (counted per task in the summary) or raise.
     tol, max_iter, init
         See :meth:`MultiTaskModel.fit`.
+    dtype : {"float64", "float32"}, default "float64"
+        Precision of the solver (see :class:`MultiTaskModel`): ``"float32"`` for the
+        penalties solved by block coordinate descent halves the memory of the solver's copy
+        of X; results are float64 either way and ``tol`` is at least 1e-6.
     **penalty_options
         Hyperparameters of the named penalty, e.g. ``l1_ratio=0.5`` for the elastic net.
 
@@ -353,5 +420,5 @@ def fit(formula, data=None, task=None, *, penalty="group_lasso", alpha=None, alp
                                         eval_env=EvalEnvironment.capture(1),
                                         penalty=penalty, fit_intercept=fit_intercept,
                                         standardize=standardize, family=family,
-                                        **penalty_options)
+                                        dtype=dtype, **penalty_options)
     return model.fit(alpha, alpha_frac=alpha_frac, tol=tol, max_iter=max_iter, init=init)

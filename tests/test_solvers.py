@@ -313,6 +313,38 @@ def test_solve_path_matches_independent_fits(kernel, case):
         np.testing.assert_array_equal(np.any(rec.coef != 0, axis=1), np.any(cold.coef != 0, axis=1))
 
 
+@pytest.mark.parametrize("kernel", ["l21", "l1"])
+@pytest.mark.parametrize("case", ["shared-dense", "shared-sparse-icpt", "per_task-sparse-icpt"])
+def test_path_state_stays_exact(kernel, case):
+    """The path's predictor step, Anderson's residual combinations and the gemm gradients of
+    large working sets keep the carried residual equal to Y - X W - b (recomputed from scratch)
+    at every alpha, and every point matches a cold fit with the accelerations switched off."""
+    if case.startswith("shared"):
+        X, Y = shared_data("sparse" in case, n=60, p=100, K=3, seed=3)
+        problem = shared_problem(X, Y, fit_intercept="icpt" in case)
+    else:
+        X, y, ptr = per_task_data(True, p=60)
+        problem = make_problem(X, y, ptr, shared=False, fit_intercept=True)
+    penalty = PENALTIES[kernel]()
+    alphas = bcd.alpha_max(problem, penalty) * np.geomspace(1, 0.02, 16)
+    fit = bcd._Fit(problem, penalty)
+    fit.start(None, None)
+    prev, recs = None, []
+    for alpha in alphas:
+        recs.append(fit.run(alpha, 1e-10, 100_000, prev_alpha=prev))
+        prev = alpha
+        exact = fit.design.residual(fit.Y, fit.W, fit.b)
+        np.testing.assert_allclose(fit.R, exact, rtol=0, atol=1e-10 * np.abs(exact).max())
+    assert max(np.count_nonzero(np.any(r.coef != 0, axis=1)) for r in recs) >= bcd._WS_GEMM
+    for i in (5, 15):
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(bcd, "_ACCELERATE", False)
+            plain = bcd.solve(problem, penalty, alphas[i], tol=1e-10, max_iter=500_000)
+        assert recs[i].converged and plain.converged
+        f = objective(problem, penalty, alphas[i], recs[i].coef, recs[i].intercept)
+        assert f == pytest.approx(plain.objective, rel=1e-8)
+
+
 def test_fit_path_uses_fast_path_and_matches_solve():
     from mtreg.path import fit_path
 

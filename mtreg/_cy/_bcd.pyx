@@ -13,17 +13,24 @@
 # estimated objective decrease, sum_j sum_k (a_jk + lam2)/2 (W_new - W_old)_jk^2, is <= ``eps``.
 # It returns the number of passes done.  Kernels never print, never allocate inside the epoch
 # loop and run without the GIL; the duality gap is computed on the Python side.
-from libc.math cimport sqrt
+#
+# Precision: the design (``X`` or the CSC ``data``) and the residuals (``R``/``r``) are of the
+# fused type ``floating`` (float32 or float64, the same for both: ``dtype`` of the problem);
+# coefficients, intercepts, curvatures ``a``, levels and gradients ``G`` are always float64.
+# Short per-task and sparse inner products are accumulated in float64; the long columns of a
+# shared dense design and the full gradients go through BLAS (sdot/sgemv in float32, as
+# scikit-learn's cd_fast does).
+from cython cimport floating
 
 import numpy as np
 
-from ._blas cimport _axpy, _dot, _gemv_t, _ger
-from ._prox cimport _row_norm, _row_update, _soft
+from ._blas cimport _xaxpy, _xdot, _xgemv_t, _xger
+from ._prox cimport _row_norm, _row_update
 
 
 # ------------------------------------------------------------------------------ row updates
-cdef inline double _dot_short(Py_ssize_t n, const double* x, const double* y) noexcept nogil:
-    """x^T y for short vectors (per-task columns): four accumulators, no BLAS call overhead."""
+cdef inline double _dot_short(Py_ssize_t n, const floating* x, const floating* y) noexcept nogil:
+    """x^T y for short vectors (per-task columns): four float64 accumulators, no BLAS call."""
     cdef Py_ssize_t i, m = n - n % 4
     cdef double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
     for i in range(0, m, 4):
@@ -36,26 +43,25 @@ cdef inline double _dot_short(Py_ssize_t n, const double* x, const double* y) no
     return (s0 + s1) + (s2 + s3)
 
 
-cdef inline void _axpy_short(Py_ssize_t n, double a, const double* x, double* y) noexcept nogil:
-    """y += a x for short vectors."""
+cdef inline void _axpy_short(Py_ssize_t n, double a, const floating* x,
+                             floating* y) noexcept nogil:
+    """y += a x for short vectors (in the precision of x and y)."""
     cdef Py_ssize_t i
+    cdef floating af = <floating> a
     for i in range(n):
-        y[i] += a * x[i]
-
-
-
+        y[i] += af * x[i]
 
 
 # ----------------------------------------------------------------------- shared design
-def epochs_shared_dense(const double[::1, :] X, double[::1, :] R, double[:, ::1] W,
+def epochs_shared_dense(const floating[::1, :] X, floating[::1, :] R, double[:, ::1] W,
                         const double[::1] a, const double[::1] lam1, double lam2,
                         const Py_ssize_t[::1] ws, bint l21, int max_epochs, double eps):
     """Epochs of BCD with one dense design ``X`` (n, p) shared by the K tasks.
 
     Parameters
     ----------
-    X : float64 array (n, p), F-contiguous
-    R : float64 array (n, K), F-contiguous
+    X : float32 or float64 array (n, p), F-contiguous
+    R : array (n, K) of X's dtype, F-contiguous
         Residuals ``Y - X W``, updated in place.
     W : float64 array (p, K), C-contiguous
         Coefficients, updated in place.
@@ -86,7 +92,12 @@ def epochs_shared_dense(const double[::1, :] X, double[::1, :] R, double[:, ::1]
     # level-2 BLAS per row when R is small enough for OpenBLAS to run gemv/ger on one thread
     # (its threads cost more than they give on such blocks); level 1 otherwise
     cdef bint level2 = n * K <= 8192
-    cdef double[::1] g = np.empty(K), c = np.empty(K), wn = np.empty(K), delta = np.empty(K)
+    cdef double[::1] g = np.empty(K), c = np.empty(K), wn = np.empty(K)
+    cdef floating[::1] gf, delta  # BLAS operands, in the precision of X and R
+    if floating is float:
+        gf, delta = np.empty(K, dtype=np.float32), np.empty(K, dtype=np.float32)
+    else:
+        gf, delta = np.empty(K), np.empty(K)
     with nogil:
         while ep < max_epochs:
             ep += 1
@@ -101,34 +112,35 @@ def epochs_shared_dense(const double[::1, :] X, double[::1, :] R, double[:, ::1]
                 # too small to gain from threads and lose a lot to OpenBLAS's thread start-up
                 cj = a[j] + lam2
                 if level2:  # g = R^T x_j / n: one gemv instead of K dots
-                    _gemv_t(n, K, inv_n, &R[0, 0], n, &X[0, j], 1, 0.0, &g[0], 1)
+                    _xgemv_t(n, K, <floating> inv_n, &R[0, 0], n, &X[0, j], 1, <floating> 0.0,
+                             &gf[0], 1)
                     for k in range(K):
-                        g[k] += a[j] * W[j, k]
+                        g[k] = gf[k] + a[j] * W[j, k]
                         c[k] = cj
                 else:
                     for k in range(K):
-                        g[k] = _dot(n, &X[0, j], 1, &R[0, k], 1) * inv_n + a[j] * W[j, k]
+                        g[k] = _xdot(n, &X[0, j], 1, &R[0, k], 1) * inv_n + a[j] * W[j, k]
                         c[k] = cj
                 _row_update(&g[0], &c[0], &wn[0], K, lam1[j], l21, 0.0)
                 moved = False
                 for k in range(K):
                     d = wn[k] - W[j, k]
-                    delta[k] = -d
+                    delta[k] = <floating> -d
                     if d != 0.0:
                         moved = True
                         dec += 0.5 * cj * d * d
                         W[j, k] = wn[k]
                         if not level2:
-                            _axpy(n, -d, &X[0, j], 1, &R[0, k], 1)
+                            _xaxpy(n, <floating> -d, &X[0, j], 1, &R[0, k], 1)
                 if level2 and moved:  # R -= x_j d^T: one ger
-                    _ger(n, K, 1.0, &X[0, j], 1, &delta[0], 1, &R[0, 0], n)
+                    _xger(n, K, <floating> 1.0, &X[0, j], 1, &delta[0], 1, &R[0, 0], n)
             if dec <= eps:
                 break
     return ep
 
 
-def epochs_shared_sparse(const double[::1] data, const Py_ssize_t[::1] indices,
-                         const Py_ssize_t[::1] indptr, double[:, ::1] R, double[:, ::1] W,
+def epochs_shared_sparse(const floating[::1] data, const Py_ssize_t[::1] indices,
+                         const Py_ssize_t[::1] indptr, floating[:, ::1] R, double[:, ::1] W,
                          double[::1] b, const double[::1] a, const double[::1] lam1, double lam2,
                          const Py_ssize_t[::1] ws, bint l21, bint fit_b, int max_epochs,
                          double eps):
@@ -199,7 +211,7 @@ def epochs_shared_sparse(const double[::1] data, const Py_ssize_t[::1] indices,
 
 
 # ------------------------------------------------------------------- per-task designs
-def epochs_stacked_dense(const double[::1, :] X, const Py_ssize_t[::1] task_ptr, double[::1] r,
+def epochs_stacked_dense(const floating[::1, :] X, const Py_ssize_t[::1] task_ptr, floating[::1] r,
                          double[:, ::1] W, const double[:, ::1] a, const double[::1] lam1,
                          double lam2, const Py_ssize_t[::1] ws, bint l21, int max_epochs,
                          double eps):
@@ -207,10 +219,10 @@ def epochs_stacked_dense(const double[::1, :] X, const Py_ssize_t[::1] task_ptr,
 
     Parameters
     ----------
-    X : float64 array (N, p), F-contiguous
+    X : float32 or float64 array (N, p), F-contiguous
         Rows ``task_ptr[k]:task_ptr[k + 1]`` are the design of task k.
     task_ptr : intp array (K + 1,)
-    r : float64 array (N,)
+    r : array (N,) of X's dtype
         Stacked residuals, updated in place.
     W : float64 array (p, K), C-contiguous
     a : float64 array (p, K), C-contiguous
@@ -256,9 +268,9 @@ def epochs_stacked_dense(const double[::1, :] X, const Py_ssize_t[::1] task_ptr,
     return ep
 
 
-def epochs_stacked_sparse(const double[::1] data, const Py_ssize_t[::1] indices,
+def epochs_stacked_sparse(const floating[::1] data, const Py_ssize_t[::1] indices,
                           const Py_ssize_t[:, ::1] col_task_ptr, const Py_ssize_t[::1] task_ptr,
-                          double[::1] r, double[:, ::1] W, double[::1] b, const double[:, ::1] a,
+                          floating[::1] r, double[:, ::1] W, double[::1] b, const double[:, ::1] a,
                           const double[::1] lam1, double lam2, const Py_ssize_t[::1] ws, bint l21,
                           bint fit_b, int max_epochs, double eps):
     """Epochs of BCD with per-task sparse designs stacked by task (one CSC matrix).
@@ -312,7 +324,7 @@ def epochs_stacked_sparse(const double[::1] data, const Py_ssize_t[::1] indices,
 # Every gradient kernel writes ``G[jj, k] = x_jk^T r_k / n_k`` for the rows ``j = ws[jj]`` it is
 # given (all rows for a full gradient, the working set for the inner gap checks); the full
 # gradient of a shared dense design is one numpy gemm on the Python side.
-def gradient_shared_dense(const double[::1, :] X, const double[::1, :] R,
+def gradient_shared_dense(const floating[::1, :] X, const floating[::1, :] R,
                           const Py_ssize_t[::1] ws, double[:, ::1] G):
     """``G[jj] = x_j^T R / n`` for ``j = ws[jj]``, one dense design shared by the K tasks."""
     cdef int n = X.shape[0], K = R.shape[1]
@@ -322,11 +334,11 @@ def gradient_shared_dense(const double[::1, :] X, const double[::1, :] R,
         for jj in range(n_ws):
             j = ws[jj]
             for k in range(K):
-                G[jj, k] = _dot(n, &X[0, j], 1, &R[0, k], 1) * inv_n
+                G[jj, k] = _xdot(n, &X[0, j], 1, &R[0, k], 1) * inv_n
 
 
-def gradient_shared_sparse(const double[::1] data, const Py_ssize_t[::1] indices,
-                           const Py_ssize_t[::1] indptr, const double[:, ::1] R,
+def gradient_shared_sparse(const floating[::1] data, const Py_ssize_t[::1] indices,
+                           const Py_ssize_t[::1] indptr, const floating[:, ::1] R,
                            const Py_ssize_t[::1] ws, double[:, ::1] G):
     """As :func:`gradient_shared_dense` for a CSC design, ``R`` (n, K) C-contiguous."""
     cdef Py_ssize_t n = R.shape[0], K = R.shape[1], n_ws = ws.shape[0], jj, j, k, ii, i
@@ -343,25 +355,33 @@ def gradient_shared_sparse(const double[::1] data, const Py_ssize_t[::1] indices
                     G[jj, k] += x * R[i, k]
 
 
-def gradient_stacked_dense(const double[::1, :] X, const Py_ssize_t[::1] task_ptr,
-                           const double[::1] r, const Py_ssize_t[::1] ws, double[:, ::1] G):
+def gradient_stacked_dense(const floating[::1, :] X, const Py_ssize_t[::1] task_ptr,
+                           const floating[::1] r, const Py_ssize_t[::1] ws, double[:, ::1] G):
     """``G[jj, k] = x_jk^T r_k / n_k`` (``j = ws[jj]``), per-task dense designs stacked by task.
 
     ``ws = None`` gives the full gradient, one level-2 BLAS call (``X_k^T r_k``) per task.
     """
     cdef Py_ssize_t K = task_ptr.shape[0] - 1, p = X.shape[1], j, jj, k, s
     cdef Py_ssize_t n_ws = p if ws is None else ws.shape[0]
-    cdef int nk, N = X.shape[0], ldg = G.shape[1]
+    cdef int nk, N = X.shape[0]
+    cdef floating[::1] gk  # X_k^T r_k in the precision of X
+    if floating is float:
+        gk = np.empty(p if ws is None else 0, dtype=np.float32)
+    else:
+        gk = np.empty(p if ws is None else 0)
     with nogil:
         if ws is None:
             for k in range(K):
                 s = task_ptr[k]
                 nk = <int> (task_ptr[k + 1] - s)
-                if nk == 0:
+                if nk == 0 or p == 0:
                     for jj in range(n_ws):
                         G[jj, k] = 0.0
                 else:
-                    _gemv_t(nk, <int> p, 1.0 / nk, &X[s, 0], N, &r[s], 1, 0.0, &G[0, k], ldg)
+                    _xgemv_t(nk, <int> p, <floating> (1.0 / nk), &X[s, 0], N, &r[s], 1,
+                             <floating> 0.0, &gk[0], 1)
+                    for jj in range(n_ws):
+                        G[jj, k] = gk[jj]
         else:  # column by column: X[:, j] of all tasks is contiguous
             for jj in range(n_ws):
                 j = ws[jj]
@@ -371,9 +391,9 @@ def gradient_stacked_dense(const double[::1, :] X, const Py_ssize_t[::1] task_pt
                     G[jj, k] = _dot_short(nk, &X[s, j], &r[s]) / nk if nk > 0 else 0.0
 
 
-def gradient_stacked_sparse(const double[::1] data, const Py_ssize_t[::1] indices,
+def gradient_stacked_sparse(const floating[::1] data, const Py_ssize_t[::1] indices,
                             const Py_ssize_t[:, ::1] col_task_ptr,
-                            const Py_ssize_t[::1] task_ptr, const double[::1] r,
+                            const Py_ssize_t[::1] task_ptr, const floating[::1] r,
                             const Py_ssize_t[::1] ws, double[:, ::1] G):
     """As :func:`gradient_stacked_dense` for one stacked CSC matrix (``ws = None``: all rows)."""
     cdef Py_ssize_t K = task_ptr.shape[0] - 1, p = col_task_ptr.shape[0], j, jj, k, ii, nk
@@ -392,8 +412,8 @@ def gradient_stacked_sparse(const double[::1] data, const Py_ssize_t[::1] indice
 
 # ------------------------------------------------------------ residual updates (extrapolation)
 # ``R -= X_ws D`` for a move ``D`` (n_ws, K) of the rows ``ws``: used after an extrapolated step.
-def residual_shared_dense(const double[::1, :] X, const Py_ssize_t[::1] ws,
-                          const double[:, ::1] D, double[::1, :] R):
+def residual_shared_dense(const floating[::1, :] X, const Py_ssize_t[::1] ws,
+                          const double[:, ::1] D, floating[::1, :] R):
     """``R -= X[:, ws] D`` (n, K) for one dense design, touching only the nonzero entries of D."""
     cdef int n = X.shape[0]
     cdef Py_ssize_t n_ws = ws.shape[0], K = D.shape[1], jj, k
@@ -401,12 +421,12 @@ def residual_shared_dense(const double[::1, :] X, const Py_ssize_t[::1] ws,
         for jj in range(n_ws):
             for k in range(K):
                 if D[jj, k] != 0.0:
-                    _axpy(n, -D[jj, k], &X[0, ws[jj]], 1, &R[0, k], 1)
+                    _xaxpy(n, <floating> -D[jj, k], &X[0, ws[jj]], 1, &R[0, k], 1)
 
 
-def residual_shared_sparse(const double[::1] data, const Py_ssize_t[::1] indices,
+def residual_shared_sparse(const floating[::1] data, const Py_ssize_t[::1] indices,
                            const Py_ssize_t[::1] indptr, const Py_ssize_t[::1] ws,
-                           const double[:, ::1] D, double[:, ::1] R):
+                           const double[:, ::1] D, floating[:, ::1] R):
     """``R -= X[:, ws] D`` for a CSC design, ``R`` (n, K) C-contiguous."""
     cdef Py_ssize_t n_ws = ws.shape[0], K = D.shape[1], jj, j, k, ii, i
     cdef double x
@@ -420,8 +440,8 @@ def residual_shared_sparse(const double[::1] data, const Py_ssize_t[::1] indices
                     R[i, k] -= x * D[jj, k]
 
 
-def residual_stacked_dense(const double[::1, :] X, const Py_ssize_t[::1] task_ptr,
-                           const Py_ssize_t[::1] ws, const double[:, ::1] D, double[::1] r):
+def residual_stacked_dense(const floating[::1, :] X, const Py_ssize_t[::1] task_ptr,
+                           const Py_ssize_t[::1] ws, const double[:, ::1] D, floating[::1] r):
     """``r_k -= X_k[:, ws] D[:, k]`` for per-task dense designs stacked by task."""
     cdef Py_ssize_t K = task_ptr.shape[0] - 1, n_ws = ws.shape[0], jj, k, s
     with nogil:
@@ -432,9 +452,9 @@ def residual_stacked_dense(const double[::1, :] X, const Py_ssize_t[::1] task_pt
                     _axpy_short(task_ptr[k + 1] - s, -D[jj, k], &X[s, ws[jj]], &r[s])
 
 
-def residual_stacked_sparse(const double[::1] data, const Py_ssize_t[::1] indices,
+def residual_stacked_sparse(const floating[::1] data, const Py_ssize_t[::1] indices,
                             const Py_ssize_t[:, ::1] col_task_ptr, const Py_ssize_t[::1] ws,
-                            const double[:, ::1] D, double[::1] r):
+                            const double[:, ::1] D, floating[::1] r):
     """``r_k -= X_k[:, ws] D[:, k]`` for one stacked CSC matrix."""
     cdef Py_ssize_t K = col_task_ptr.shape[1] - 1, n_ws = ws.shape[0], jj, j, k, ii
     with nogil:

@@ -45,6 +45,7 @@ _KERNELS = ("l1", "l21")
 _WS_MIN = 10  # smallest number of violating rows added to a working set
 _USTEP_MAX = 64  # unpenalised rows solved exactly before a gap check (beyond: ridge conjugate)
 _INNER_FRAC = 1e-2  # a working set is solved until its own gap is <= this fraction of the full gap
+_INNER_SAFETY = 0.5  # ... and, when it likely is the last one, to this fraction of the target
 
 
 # --------------------------------------------------------------------------- data layout
@@ -66,28 +67,36 @@ class _Design:
         self.n_k1 = np.maximum(self.n_k, 1.0)
         self.all_rows = np.arange(self.p, dtype=np.intp)
         X = problem.X
+        # the kernels run in the precision of the problem's X (float32 or float64; see
+        # make_problem's dtype): X and the residuals are of that type, everything else float64
+        self.dtype = np.dtype(np.float32 if X.dtype == np.float32 else np.float64)
         if self.sparse:
             X = sp.csc_matrix(X)
             if not X.has_sorted_indices:
                 X = X.sorted_indices()
-            self.data = np.ascontiguousarray(X.data, dtype=np.float64)
+            self.data = np.ascontiguousarray(X.data, dtype=self.dtype)
             self.indices = np.ascontiguousarray(X.indices, dtype=np.intp)
             self.indptr = np.ascontiguousarray(X.indptr, dtype=np.intp)
             X2 = X.multiply(X).tocsc()
         else:
-            X = np.asfortranarray(X, dtype=np.float64)
-            X2 = None if self.shared else X * X
+            X = np.asfortranarray(X, dtype=self.dtype)  # no copy: make_problem made it so
+            X2 = None
         self.X = X
         self.n = X.shape[0]
         if self.shared:
-            colsq = (np.asarray(X2.sum(axis=0)).ravel() if self.sparse
-                     else np.einsum("ij,ij->j", X, X))
+            colsq = (np.asarray(X2.sum(axis=0), dtype=np.float64).ravel() if self.sparse
+                     else np.einsum("ij,ij->j", X, X, dtype=np.float64))
             self.a = np.ascontiguousarray(colsq / self.n)
         else:
             self.task_id = np.repeat(np.arange(self.K), np.diff(self.task_ptr))
             T = sp.csr_matrix((np.ones(X.shape[0]), (self.task_id, np.arange(X.shape[0]))),
                               shape=(self.K, X.shape[0]))
-            colsq = np.asarray((T @ X2).todense() if self.sparse else T @ X2)  # (K, p)
+            if self.sparse:
+                colsq = np.asarray((T @ X2).todense(), dtype=np.float64)  # (K, p)
+            else:  # task by task: no temporary of the size of X
+                colsq = np.array([np.einsum("ij,ij->j", X[a:z], X[a:z], dtype=np.float64)
+                                  for a, z in zip(self.task_ptr[:-1], self.task_ptr[1:],
+                                                  strict=True)]).reshape(self.K, self.p)
             self.a = np.ascontiguousarray(colsq.T / self.n_k1)
             if self.sparse:
                 self.col_task_ptr = self._col_task_ptr()
@@ -113,7 +122,8 @@ class _Design:
 
     def residual(self, Y: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
         """``Y - X W - b`` in the layout of ``Y`` (a new array)."""
-        R = np.array(Y, order="F" if (self.shared and not self.sparse) else "C", copy=True)
+        R = np.array(Y, dtype=self.dtype, order="F" if (self.shared and not self.sparse) else "C",
+                     copy=True)
         rows = np.flatnonzero(np.any(W != 0, axis=1)).astype(np.intp)
         if rows.size:
             self.move(R, rows, np.ascontiguousarray(W[rows]))
@@ -142,7 +152,7 @@ class _Design:
     def gradient(self, R: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
         """``G[jj, k] = x_jk^T r_k / n_k`` for ``j = rows[jj]`` (all rows by default)."""
         if self.shared and not self.sparse and rows is None:  # one gemm (BLAS-3)
-            G = self.X.T @ R
+            G = np.asarray(self.X.T @ R, dtype=np.float64)
             G *= 1.0 / self.n
             return G
         G = np.empty((self.p if rows is None else rows.size, self.K))
@@ -171,7 +181,7 @@ class _Design:
     def task_dots(self, R: np.ndarray, Z: np.ndarray) -> np.ndarray:
         """Per-task ``z_k^T r_k``, shape (K,); ``Z`` laid out as ``R``."""
         if self.shared:
-            return np.einsum("ik,ik->k", Z, R)
+            return np.einsum("ik,ik->k", Z, R, dtype=np.float64)
         return np.bincount(self.task_id, weights=Z * R, minlength=self.K)
 
     def epochs(self, R, W, b, lam1, lam2, ws, l21, max_epochs, eps) -> int:
@@ -365,11 +375,15 @@ def solve_path(problem: Problem, penalty: Penalty, alphas, *, tol: float = 1e-6,
     """:func:`solve` at every alpha of a decreasing grid, warm-started along it.
 
     Besides the coefficients, every fit hands the next one its residuals and its last gradient
-    (so a grid point whose warm start is already optimal costs no gradient at all), and the
-    first working set of each fit contains the rows kept by the sequential strong rule
-    ``||G_j|| >= 2 alpha_i - alpha_{i-1}`` (Tibshirani et al. 2012); the duality gap over all
-    rows, as in :func:`solve`, certifies every fit, so the rule can only cost time, never
-    accuracy.
+    (so a grid point whose warm start is already optimal costs no gradient at all).  From the
+    third grid point on, the warm start is a predictor step: ``W`` extrapolated linearly in
+    alpha from the last two solutions on the current support (kept only if it lowers the
+    objective at the new alpha); its first working set is then the support plus the rows that
+    violate the optimality conditions according to the previous gradient, and no gradient is
+    computed before that working set is solved.  Otherwise (first points, rejected predictions)
+    the first working set also holds the rows kept by the sequential strong rule
+    ``||G_j|| >= 2 alpha_i - alpha_{i-1}`` (Tibshirani et al. 2012).  The duality gap over all
+    rows, as in :func:`solve`, certifies every fit, so none of this can cost accuracy.
 
     Returns
     -------
@@ -389,9 +403,12 @@ def solve_path(problem: Problem, penalty: Penalty, alphas, *, tol: float = 1e-6,
 
 
 _AA_REG = 1e-10  # Tikhonov regularisation of Anderson's least squares, relative to trace
+_WS_GEMM = 32  # working sets of at least this many rows (shared dense X) get their gradient by gemm
+_AA_RES_MAX = 1e3  # extrapolated residuals from stored residuals when sum |weights| <= this
 _NEWTON_MAX = 2000  # Newton polishing of a support of at most this many coefficients (rows x K)
 _NEWTON_AFTER = 100  # ... once a working set has taken this many epochs
 _CHECK_EVERY = 5  # epochs between Anderson extrapolations and inner gap checks (as skglm)
+_EARLY_CHECKS = (1, 2)  # ... plus inner gap checks after these epochs of a working set
 _ACCELERATE = True  # Anderson extrapolation and Newton polishing (off: plain BCD, for tests)
 
 
@@ -437,6 +454,7 @@ class _Fit:
         else:
             self.R = design.residual(self.Y, W, b)
         self.G = None
+        self._sols = []  # (alpha, W) of the last two fits, for the predictor step on paths
 
     # ------------------------------------------------------------------ one fit
     def run(self, alpha: float, tol: float, max_iter: int, prev_alpha=None) -> SolverRecord:
@@ -501,8 +519,13 @@ class _Fit:
             val = 0.5 * float(np.sum(design.task_dots(R, R) / n_k)) + lam1r @ norms
             return val + 0.5 * lam2 * float(np.sum(Wr * Wr)) if lam2 else val
 
-        def extrapolate(ws, hist):
-            """Anderson extrapolation of the last iterates on ``ws`` (kept if it lowers F)."""
+        def extrapolate(ws, hist, rhist):
+            """Anderson extrapolation of the last iterates on ``ws`` (kept if it lowers F).
+
+            The residual is affine in (W, b), so the extrapolated residual is the same
+            combination of the stored residuals ``rhist`` (O(n K) per iterate instead of a
+            residual update over the whole working set); a combination with large weights
+            (cancellation) recomputes it from the move instead."""
             Z = np.asarray(hist)
             D = np.diff(Z, axis=0)
             C = D @ D.T
@@ -513,15 +536,21 @@ class _Fit:
                 return
             if not np.all(np.isfinite(z)) or z.sum() == 0:
                 return
-            z_acc = (z / z.sum()) @ Z[1:]
+            c = z / z.sum()
+            z_acc = c @ Z[1:]
             W_acc = z_acc[:ws.size * K].reshape(ws.size, K)
             if not np.all(np.isfinite(z_acc)):
                 return
-            R_acc = self.R.copy(order="K")
-            design.move(R_acc, ws, np.ascontiguousarray(W_acc - W[ws]))
-            if design.fit_b:
-                b_acc = z_acc[ws.size * K:]
-                design.shift(R_acc, b_acc - b)
+            b_acc = z_acc[ws.size * K:] if design.fit_b else None
+            if np.abs(c).sum() <= _AA_RES_MAX:
+                R_acc = rhist[1] * c[0]
+                for ci, Ri in zip(c[1:], rhist[2:], strict=True):
+                    R_acc += ci * Ri
+            else:
+                R_acc = self.R.copy(order="K")
+                design.move(R_acc, ws, np.ascontiguousarray(W_acc - W[ws]))
+                if design.fit_b:
+                    design.shift(R_acc, b_acc - b)
             lam1w = lam1[ws]
             if objective(R_acc, W_acc, lam1w) < objective(self.R, W[ws], lam1w):
                 self.R[...] = R_acc
@@ -584,26 +613,73 @@ class _Fit:
             z = W[ws].ravel()
             return np.concatenate([z, b]) if design.fit_b else z.copy()
 
-        def inner(ws, eps_in, budget):
-            """Epochs on ``ws`` with extrapolation, until its gap is <= eps_in (or budget)."""
+        def inner(ws, eps_in, budget, early):
+            """Epochs on ``ws`` with extrapolation, until its gap is <= eps_in (or budget).
+
+            ``early``: also check after the epochs in ``_EARLY_CHECKS`` (warm starts on a path,
+            which often need one or two epochs)."""
             done = 0
-            hist = [snapshot(ws)]
+            hist, rhist = [snapshot(ws)], [None]
+            # shared dense X: the working set's columns copied once, its gradients are one gemm
+            Xws = (np.asfortranarray(design.X[:, ws]) if design.shared and not design.sparse
+                   and ws.size >= _WS_GEMM else None)
             while done < budget:
                 done += design.epochs(self.R, W, b, lam1, lam2, ws, l21, 1, 0.0)
                 hist.append(snapshot(ws))
-                if len(hist) == _CHECK_EVERY + 1 or done >= budget:
-                    if len(hist) == _CHECK_EVERY + 1 and _ACCELERATE:
-                        extrapolate(ws, hist)
+                rhist.append(self.R.copy(order="K") if _ACCELERATE else None)
+                full = len(hist) == _CHECK_EVERY + 1
+                if full or done >= budget or (early and done in _EARLY_CHECKS):
+                    if full and _ACCELERATE:
+                        extrapolate(ws, hist, rhist)
                         if done >= _NEWTON_AFTER:  # coordinate descent is crawling
                             newton(ws)
-                    if check(ws)[0] <= eps_in:
+                    Gws = None
+                    if Xws is not None and block is None:
+                        Gws = np.asarray(Xws.T @ self.R, dtype=np.float64)
+                        Gws *= 1.0 / design.n
+                    if check(ws, Gws)[0] <= eps_in:
                         break
-                    hist = [snapshot(ws)]
+                    if full:
+                        hist, rhist = [snapshot(ws)], [None]
             return done
 
+        def predict():
+            """Predictor step along a path: ``W(alpha)`` extrapolated linearly from the last two
+            solutions, on the rows nonzero in the last one; kept only if it lowers F."""
+            (a0, W0), (a1, _) = self._sols
+            if block is not None or not (a0 > a1 == prev_alpha > alpha):
+                return False
+            S = np.flatnonzero(np.any(W != 0, axis=1))
+            if S.size == 0:
+                return False
+            W_new = W[S] + (a1 - alpha) / (a0 - a1) * (W[S] - W0[S])
+            if not l21:  # no sign changes: clip at zero
+                W_new[np.sign(W_new) != np.sign(W[S])] = 0.0
+            R_new = self.R.copy(order="K")
+            design.move(R_new, S, np.ascontiguousarray(W_new - W[S]))
+            lam1S = lam1[S]
+            if objective(R_new, W_new, lam1S) >= objective(self.R, W[S], lam1S):
+                return False
+            self.R = R_new
+            W[S] = W_new
+            return True
+
         G0 = self.G if (self.G is not None and block is None) else None
-        gap, primal, score, G = check(None, G0)
-        history = [gap]
+        if (_ACCELERATE and G0 is not None and prev_alpha is not None and len(self._sols) == 2
+                and predict()):
+            # the predicted W is not certified yet: no full gradient now; the first working set
+            # comes from the previous gradient (the sequential strong rule's own input), and the
+            # first full gradient is the certificate after that working set is solved
+            H = G0 - lam2 * W if lam2 else G0
+            dn = np.sqrt(np.einsum("jk,jk->j", H, H)) if l21 else np.abs(H).max(axis=1)
+            score = np.zeros(p)
+            score[pen] = dn[pen] / lam1[pen]
+            gap, primal, G, history = np.inf, np.nan, None, []
+            predicted = True
+        else:
+            predicted = False
+            gap, primal, score, G = check(None, G0)
+            history = [gap]
         n_iter = 0
         first = True
         while gap > gap_tol and n_iter < max_iter:
@@ -616,15 +692,18 @@ class _Fit:
                 cand = cand[np.argpartition(-score[cand], n_add - 1)[:n_add]]
             keep = support | ~pen
             keep[cand] = True
-            if first and prev_alpha is not None and prev_alpha > alpha:
+            if first and prev_alpha is not None and prev_alpha > alpha and not predicted:
                 keep |= pen & (score >= 2.0 - prev_alpha / alpha)  # sequential strong rule
-            first = False
             ws = np.flatnonzero(keep).astype(np.intp)
-            eps_in = max(0.3 * gap_tol, frac * gap)
-            n_iter += inner(ws, eps_in, max_iter - n_iter)
+            eps_in = _INNER_SAFETY * gap_tol
+            if np.isfinite(gap):
+                eps_in = max(eps_in, frac * gap)
+            n_iter += inner(ws, eps_in, max_iter - n_iter, first and prev_alpha is not None)
+            first = False
             gap, primal, score, G = check()
             history.append(gap)
         self.G = G
+        self._sols = (self._sols + [(alpha, W.copy())])[-2:]
 
         converged = bool(gap <= gap_tol)
         if not converged:

@@ -28,10 +28,11 @@ class Problem:
 
     Attributes
     ----------
-    X : ndarray (F-contiguous float64) or scipy.sparse.csc_matrix (float64, sorted indices)
+    X : ndarray (F-contiguous) or scipy.sparse.csc_matrix (sorted indices), float64 or float32
         Per-task designs stacked by task, shape (N, p); or, when ``shared``, the one design of
-        shape (n, p) used by every task.
-    y : ndarray of shape (sum_k n_k,)
+        shape (n, p) used by every task. Its dtype is the precision the solver computes in
+        (``make_problem(..., dtype=...)``).
+    y : ndarray of float64, shape (sum_k n_k,)
         Responses stacked by task: task k is ``y[task_ptr[k]:task_ptr[k + 1]]``.
     task_ptr : ndarray of int64, shape (K + 1,)
         Offsets of each task in ``y`` (and in the rows of ``X`` when not shared).
@@ -77,6 +78,15 @@ class Problem:
     def sparse(self) -> bool:
         return sp.issparse(self.X)
 
+    @property
+    def dtype(self) -> np.dtype:
+        """Precision of ``X`` (float64 or float32): the precision the kernels compute in."""
+        return self.X.dtype
+
+    def _like_X(self, A: np.ndarray) -> np.ndarray:
+        """A small operand in X's precision, so that products never upcast (copy) X itself."""
+        return np.asarray(A, dtype=self.X.dtype)
+
     def task_X(self, k: int):
         """Design of task k (a view for dense stacked X)."""
         if self.shared:
@@ -89,12 +99,13 @@ class Problem:
     def predict(self, W: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
         """Stacked predictions ``X_k w_k (+ b_k)``, shape (sum_k n_k,)."""
         if self.shared:  # one product with the shared X, not one per task
-            P = np.asarray(self.X @ W) + (0.0 if b is None else b)  # (n, K)
+            P = np.asarray(self.X @ self._like_X(W), dtype=np.float64)  # (n, K)
+            P += 0.0 if b is None else b
             return P.T.ravel()
         out = np.empty_like(self.y)
         for k in range(self.n_tasks):
             sl = slice(self.task_ptr[k], self.task_ptr[k + 1])
-            out[sl] = self.task_X(k) @ W[:, k]
+            out[sl] = self.task_X(k) @ self._like_X(W[:, k])
             if b is not None:
                 out[sl] += b[k]
         return out
@@ -107,11 +118,12 @@ class Problem:
         R = self.residual(W, b)
         if self.shared:
             n = self.X.shape[0]
-            return np.asarray(self.X.T @ R.reshape(self.n_tasks, n).T) / n
+            return np.asarray(self.X.T @ self._like_X(R.reshape(self.n_tasks, n).T),
+                              dtype=np.float64) / n
         G = np.empty((self.n_features, self.n_tasks))
         for k in range(self.n_tasks):
             sl = slice(self.task_ptr[k], self.task_ptr[k + 1])
-            G[:, k] = self.task_X(k).T @ R[sl] / (sl.stop - sl.start)
+            G[:, k] = self.task_X(k).T @ self._like_X(R[sl]) / (sl.stop - sl.start)
         return G
 
     def datafit(self, W: np.ndarray, b: np.ndarray | None = None) -> float:
@@ -135,51 +147,79 @@ class Problem:
 
 
 def make_problem(X, y, task_ptr, *, shared: bool, fit_intercept: bool = True,
-                 standardize: bool = True) -> Problem:
+                 standardize: bool = True, dtype="float64") -> Problem:
     """Centre and standardise a stacked multi-task design.
+
+    Memory: X is copied exactly once, into the precision ``dtype`` and column-major order, and
+    centred and scaled in place in that copy; the statistics are accumulated in float64 task by
+    task, without temporaries of the size of X. The input is never modified.
 
     Parameters
     ----------
     X : ndarray or scipy.sparse matrix of shape (N, p), or (n, p) when ``shared``
-        Raw design (not modified; copied when centred or scaled).
+        Raw design (float32, float64, integer or boolean; not modified).
     y : array-like of shape (sum_k n_k,)
-        Responses stacked by task.
+        Responses stacked by task (kept in float64 whatever ``dtype``).
     task_ptr : array-like of int, shape (K + 1,)
         Task offsets into ``y``.
     shared : bool
         Whether one X serves every task.
     fit_intercept, standardize : bool
         As in :func:`mtreg.fit`.
+    dtype : {"float64", "float32"}, default "float64"
+        Precision of the centred, standardised X the solver works on (see :func:`check_dtype`).
 
     Returns
     -------
     Problem
     """
+    dtype = check_dtype(dtype)
     task_ptr = np.asarray(task_ptr, dtype=np.int64)
     y = np.asarray(y, dtype=np.float64)
     K = len(task_ptr) - 1
     n_k = np.diff(task_ptr)
     p = X.shape[1]
     sparse = sp.issparse(X)
+    if dtype == np.float32 and X.dtype != np.float32:
+        _check_float32_range(X)
+    # the ONE copy of X (also the dtype conversion and the column-major layout)
     if sparse:
-        X = sp.csc_matrix(X, dtype=np.float64, copy=True)
+        X = sp.csc_matrix(X, dtype=dtype, copy=True)
         X.sort_indices()
     else:
-        X = np.array(X, dtype=np.float64, order="F", copy=True)
+        X = np.array(X, dtype=dtype, order="F", copy=True)
 
-    # per-task column means and second moments (computed once for a shared X)
+    # per-task column means and (centred) second moments, in float64 (once for a shared X)
     row_slices = [slice(0, X.shape[0])] if shared else \
         [slice(task_ptr[k], task_ptr[k + 1]) for k in range(K)]
-    means = np.empty((p, len(row_slices)))
-    sq = np.empty((p, len(row_slices)))
-    for k, sl in enumerate(row_slices):
-        Xk = X[sl]
-        means[:, k] = np.asarray(Xk.mean(axis=0)).ravel()
-        sq[:, k] = np.asarray(Xk.multiply(Xk).mean(axis=0)).ravel() if sparse else (Xk**2).mean(0)
+    center = fit_intercept and not sparse
+    means = np.zeros((p, len(row_slices)))
+    sq = np.zeros((p, len(row_slices)))
+    if sparse:
+        ind = sp.csr_matrix((np.ones(X.shape[0]), (np.zeros(X.shape[0], dtype=np.int64)
+                                                   if shared else np.repeat(np.arange(K), n_k),
+                                                   np.arange(X.shape[0]))),
+                            shape=(len(row_slices), X.shape[0]))
+        X2 = X.copy()
+        X2.data = X2.data.astype(np.float64) ** 2
+        counts = np.maximum([sl.stop - sl.start for sl in row_slices], 1)[:, None]
+        means = (np.asarray((ind @ X).todense(), dtype=np.float64) / counts).T
+        sq = (np.asarray((ind @ X2).todense()) / counts).T
+        del X2
+    else:
+        for k, sl in enumerate(row_slices):
+            Xk = X[sl]  # a view
+            nk = sl.stop - sl.start
+            if nk == 0:
+                continue
+            means[:, k] = Xk.mean(axis=0, dtype=np.float64)
+            if center:  # centre in place, then the second moment is the variance
+                Xk -= means[:, k].astype(dtype)
+            sq[:, k] = np.einsum("ij,ij->j", Xk, Xk, dtype=np.float64) / nk
     if shared:
         means, sq = np.repeat(means, K, axis=1), np.repeat(sq, K, axis=1)
     weights = np.full(K, 1.0 / K) if shared else n_k / n_k.sum()
-    if fit_intercept:
+    if fit_intercept and sparse:  # not centred: the variance from the raw moments
         var = np.clip(sq - means**2, 0.0, None) @ weights
     else:
         var = sq @ weights
@@ -194,23 +234,69 @@ def make_problem(X, y, task_ptr, *, shared: bool, fit_intercept: bool = True,
     center_inline = bool(sparse and fit_intercept)
     x_mean = np.zeros((p, K))
     y_mean = np.zeros(K)
-    if fit_intercept and not sparse:
+    if center:
         x_mean = means
-        for k, sl in enumerate(row_slices):
-            X[sl] -= means[:, k]
         y = y.copy()
         for k in range(K):
             sl = slice(task_ptr[k], task_ptr[k + 1])
-            y_mean[k] = y[sl].mean()
+            y_mean[k] = y[sl].mean() if sl.stop > sl.start else 0.0
             y[sl] -= y_mean[k]
     if standardize:
-        if sparse:
-            X = sp.csc_matrix(X @ sp.diags(1.0 / x_scale))
-            X.sort_indices()
+        if sparse:  # scale the stored values: same structure, no new matrix
+            X.data *= np.repeat(1.0 / x_scale, np.diff(X.indptr)).astype(dtype)
         else:
-            X /= x_scale
+            X /= x_scale.astype(dtype)
     return Problem(X=X, y=y, task_ptr=task_ptr, shared=shared, fit_intercept=fit_intercept,
                    center_inline=center_inline, x_mean=x_mean, x_scale=x_scale, y_mean=y_mean)
+
+
+#: magnitudes a float32 design may hold: float32 overflows above ~3.4e38 and loses precision
+#: below ~1.2e-38 (its centred, scaled copy is made from the raw values)
+_FLOAT32_RANGE = (1e-30, 1e30)
+
+
+def _check_float32_range(X) -> None:
+    """Refuse a design whose columns a float32 copy would overflow or flush to zero."""
+    if sp.issparse(X):
+        X = sp.csc_matrix(X)
+        big = np.asarray(abs(X).max(axis=0).todense(), dtype=np.float64).ravel()
+    else:
+        big = np.maximum(np.abs(X.max(axis=0, initial=0.0)), np.abs(X.min(axis=0, initial=0.0)))
+    lo, hi = _FLOAT32_RANGE
+    bad = np.flatnonzero((big > hi) | ((big > 0) & (big < lo)))
+    if bad.size:
+        j = int(bad[0])
+        raise ValueError(
+            f"dtype='float32' cannot hold column {j} of X (largest |value| {big[j]:.3g}; "
+            f"{bad.size} column(s) outside [{lo:g}, {hi:g}]): use dtype='float64'")
+
+
+#: the precisions a problem can be solved in (``dtype`` of make_problem, fit, MultiTaskModel)
+DTYPES = ("float64", "float32")
+
+
+def check_dtype(dtype) -> np.dtype:
+    """Validate a computing precision: ``"float64"`` / ``"float32"`` (or the numpy types).
+
+    Returns
+    -------
+    numpy.dtype
+        ``float64`` or ``float32``.
+
+    Raises
+    ------
+    ValueError
+        For anything else (float16, integers, complex, unknown names).
+    """
+    dt = None
+    if dtype is not None and not isinstance(dtype, (bool, int)):  # np.dtype(None) is float64
+        try:
+            dt = np.dtype(dtype)
+        except TypeError:
+            pass
+    if dt is None or dt.name not in DTYPES:
+        raise ValueError(f"dtype must be one of {', '.join(map(repr, DTYPES))}, got {dtype!r}")
+    return dt
 
 
 def to_original_scale(problem: Problem, coef: np.ndarray, intercept: np.ndarray):
