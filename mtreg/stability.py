@@ -27,16 +27,45 @@ units whose selection probability (on half the data) is at most ``q / p_total``.
 one bound; Shah & Samworth's tighter bounds under unimodality are not used (so ours is
 conservative).
 
-When the solver record carries a task-membership matrix (``record.extra["U"]``, e.g. SG-MTL), the
-co-clustering frequency of two tasks -- how often they land in the same argmax cluster -- is
-computed at every alpha too.
+When the solver record carries a task-membership matrix (``record.extra["U"]``: SG-MTL, clusMTL,
+GenGL fusions), the co-clustering frequency of two tasks -- how often they land in the same argmax
+cluster -- is computed at every alpha too, and so is the selection frequency of every feature in
+every learned cluster. Cluster labels are arbitrary on every fit (label switching), so they are
+first aligned to reference labels:
+
+* Reference clusters: the argmax clusters of U of the penalised fit on *all* rows, along the same
+  grid (with the same warm starts as the subsamples), numbered G1, G2, ... in the order of their
+  first task. One alpha of the grid provides the reference, so that a cluster means the same set
+  of tasks at every alpha and its frequencies can be maximised over the grid like the others.
+  By default it is the alpha whose full-data clustering the subsamples reproduce best (largest
+  mean adjusted Rand index between the subsample and full-data clusterings at that alpha,
+  :attr:`StabilityResults.clustering_stability`, among the alphas whose full-data fit has at
+  least two clusters; ties go to the larger alpha). :meth:`StabilityResults.with_reference`
+  switches to another alpha after the fact: the counts are kept for every alpha of the grid as
+  candidate reference (``L^2 (p + K) R`` integers, R the number of reference clusters), unless
+  ``reference_alpha=`` fixes the reference up front (then ``L (p + K) R``).
+* Alignment (:func:`align_clusters`): on every subsample and alpha, the contingency table of task
+  overlaps between the reference clusters and the subsample's clusters is matched one-to-one by
+  maximum total overlap (``scipy.optimize.linear_sum_assignment``); tasks of an unmatched
+  subsample cluster (more clusters than the reference) belong to no reference cluster there.
+  Both sides are ordered by first task before matching, so the result does not depend on the
+  label values, even when several matchings tie.
+* A feature is selected in cluster c on a subsample when it is selected in a strict majority of
+  the tasks assigned to c there (more than half of them; none if c is empty). A majority rather
+  than "any" keeps one misassigned task from lending its features to the cluster.
+
+``cluster_frequencies[j, c] = max_l Pi_hat[j selected in c, l]``. Estimated clusters carry no
+error bound: the PFER bounds are for the feature and entry units only.
 
 Subsamples run through joblib (``n_jobs``; a Dask cluster inside
 ``with joblib.parallel_backend("dask"):``). Every subsample pair draws its rows from its own child
-of one :class:`numpy.random.SeedSequence`, so the results do not depend on ``n_jobs``.
+of one :class:`numpy.random.SeedSequence`, so the results do not depend on ``n_jobs``. A penalty
+with random restarts and no integer seed (SG-MTL with ``random_state=None``) gets one drawn from
+the same child (the full-data fit from one more child), for the same reason.
 """
 from __future__ import annotations
 
+import copy
 import numbers
 import warnings
 from dataclasses import dataclass
@@ -45,6 +74,7 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 from patsy import EvalEnvironment
+from scipy.optimize import linear_sum_assignment
 
 from . import report
 from .cv import _split_design
@@ -52,7 +82,7 @@ from .model import MultiTaskModel, _check_int, _check_positive_number
 from .path import _check_alphas, alpha_grid
 from .solvers import get_solver, make_problem
 
-__all__ = ["StabilityResults", "stability", "stability_model", "pfer_bound"]
+__all__ = ["StabilityResults", "align_clusters", "stability", "stability_model", "pfer_bound"]
 
 #: default smallest alpha of the grid, as a fraction of alpha_max: stability selection wants the
 #: sparse end of the path (a dense end inflates q and makes the bound useless)
@@ -183,9 +213,91 @@ def _memberships(U: np.ndarray, K: int) -> np.ndarray | None:
     return None
 
 
+def _by_first_task(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of ``labels`` in the order of their first task, and every task's index
+    into them."""
+    values, first, inverse = np.unique(labels, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")
+    rank = np.empty(order.size, dtype=np.int64)
+    rank[order] = np.arange(order.size)
+    return values[order], rank[inverse.reshape(-1)]
+
+
+def canonical_labels(labels) -> np.ndarray:
+    """Cluster labels renumbered 0, 1, ... in the order of their first task (label-free form)."""
+    return _by_first_task(np.asarray(labels))[1]
+
+
+def align_clusters(reference, labels) -> np.ndarray:
+    """Relabel a clustering of the tasks to the reference clusters by maximum task overlap.
+
+    The contingency table ``T[r, s]`` (tasks in reference cluster r and in cluster s of
+    ``labels``) is matched one-to-one so that the total overlap ``sum T[r, match(r)]`` is
+    largest (``scipy.optimize.linear_sum_assignment``, a maximum-weight bipartite matching). Both
+    sides are ordered by their first task before matching, so the result depends on the
+    partitions only, never on the label values (also when several matchings tie).
+
+    Parameters
+    ----------
+    reference : array-like of int, shape (K,)
+        Reference cluster of every task (non-negative integers).
+    labels : array-like, shape (K,)
+        Cluster of every task on another fit (any hashable, sortable values).
+
+    Returns
+    -------
+    ndarray of int64, shape (K,)
+        The reference cluster matched to each task's cluster; -1 for the tasks of a cluster left
+        unmatched (``labels`` has more clusters than ``reference``).
+    """
+    reference = np.asarray(reference)
+    labels = np.asarray(labels)
+    if reference.shape != labels.shape or reference.ndim != 1:
+        raise ValueError(f"reference and labels must be 1-d of the same length, got shapes "
+                         f"{reference.shape} and {labels.shape}")
+    if reference.size and (not np.issubdtype(reference.dtype, np.integer) or reference.min() < 0):
+        raise ValueError("reference labels must be non-negative integers")
+    if reference.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    ref_ids, row = _by_first_task(reference)     # row of every task in the contingency table
+    sub_ids, col = _by_first_task(labels)        # and its column
+    table = np.zeros((ref_ids.size, sub_ids.size), dtype=np.int64)
+    np.add.at(table, (row, col), 1)
+    rows, cols = linear_sum_assignment(table, maximize=True)
+    to_ref = np.full(sub_ids.size, -1, dtype=np.int64)
+    to_ref[cols] = ref_ids[rows]
+    return to_ref[col]
+
+
+def _seeded(penalty, seed: np.random.SeedSequence):
+    """The penalty with an integer ``random_state`` (drawn from ``seed``) if it has an unseeded one.
+
+    Penalties with random restarts (SG-MTL) and ``random_state=None`` (or a Generator, which
+    would be consumed differently in one process and in several) would make the subsample fits
+    irreproducible and dependent on ``n_jobs``.
+    """
+    rs = getattr(penalty, "random_state", 0)
+    if rs is None or isinstance(rs, np.random.Generator):
+        penalty = copy.copy(penalty)
+        child = np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, 2**31 - 1))
+        penalty.random_state = int(child.generate_state(1)[0] >> 1)
+    return penalty
+
+
 def _select_path(raw: _RawDesign, mask: np.ndarray, penalty, alphas, fit_intercept, standardize,
-                 tol, max_iter):
-    """Fit the path on the rows in ``mask``; supports (p, K, L), co-clustering, convergence."""
+                 tol, max_iter, probe: bool = False):
+    """Fit the path on the rows in ``mask``.
+
+    Returns
+    -------
+    support : ndarray of bool, shape (p, K, L)
+    labels : ndarray of int64, shape (L, K), or None
+        argmax cluster of every task at every alpha, when the records carry ``extra["U"]``.
+    converged : ndarray of bool, shape (L,)
+
+    With ``probe``, stop after the first alpha (returning ``None``) when its record carries no
+    task memberships.
+    """
     X, y, ptr = _split_design(raw, mask)
     build = make_problem
     if raw.family == "binomial":
@@ -194,7 +306,7 @@ def _select_path(raw: _RawDesign, mask: np.ndarray, penalty, alphas, fit_interce
     solve = get_solver(penalty)
     p, K, L = problem.n_features, problem.n_tasks, len(alphas)
     support = np.zeros((p, K, L), dtype=bool)
-    same = None
+    labels = None
     converged = np.zeros(L, dtype=bool)
     W = None
     # like mtreg.path.fit_path, but keeping each record's extra (the task memberships)
@@ -205,13 +317,63 @@ def _select_path(raw: _RawDesign, mask: np.ndarray, penalty, alphas, fit_interce
             support[:, :, i] = penalty.generalized_support(rec.coef)
             converged[i] = bool(rec.converged)
             U = (rec.extra or {}).get("U")
-            labels = None if U is None else _memberships(U, K)
-            if labels is not None:
-                if same is None:
-                    same = np.zeros((K, K, L), dtype=bool)
-                same[:, :, i] = labels[:, None] == labels[None, :]
+            lab = None if U is None else _memberships(U, K)
+            if lab is not None:
+                if labels is None:
+                    labels = np.full((L, K), -1, dtype=np.int64)
+                labels[i] = lab
+            elif probe:
+                return None
             W = rec.coef
-    return support, same, converged
+    return support, labels, converged
+
+
+def _reference_labels(raw, penalty, alphas, fit_intercept, standardize, tol, max_iter):
+    """Canonical argmax clusters (L, K) of the fits on all rows, or None without memberships."""
+    out = _select_path(raw, np.ones(raw.n_rows, dtype=bool), penalty, alphas, fit_intercept,
+                       standardize, tol, max_iter, probe=True)
+    if out is None or out[1] is None:
+        return None
+    return np.stack([canonical_labels(lab) for lab in out[1]])
+
+
+def _cluster_counts(support, labels, reference, candidates):
+    """Per-cluster selections and memberships of one fit, for every candidate reference alpha.
+
+    Parameters
+    ----------
+    support : bool (p, K, L); labels : int (L, K); reference : int (L, K), canonical;
+    candidates : int (L_ref,), the grid indices that may serve as reference.
+
+    Returns
+    -------
+    selected : int32 (L_ref, p, R, L)
+        1 when feature j is selected in a strict majority of the tasks aligned to reference
+        cluster c at alpha l (reference taken at alpha a), R = most reference clusters.
+    member : int32 (L_ref, K, R, L)
+        1 when task k is aligned to reference cluster c at alpha l.
+    ari : float64 (L,)
+        Adjusted Rand index between the fit's clustering and the reference at the same alpha.
+    """
+    from sklearn.metrics import adjusted_rand_score
+
+    p, K, L = support.shape
+    La = len(candidates)
+    R = int(reference[candidates].max()) + 1
+    selected = np.zeros((La, p, R, L), dtype=np.int32)
+    member = np.zeros((La, K, R, L), dtype=np.int32)
+    tasks = np.arange(K)
+    for a, ref in enumerate(candidates):
+        for l in range(L):
+            aligned = align_clusters(reference[ref], labels[l])
+            ok = aligned >= 0
+            A = np.zeros((K, R), dtype=np.int64)
+            A[tasks[ok], aligned[ok]] = 1
+            member[a, :, :, l] = A
+            votes = support[:, :, l].astype(np.int64) @ A                 # (p, R)
+            selected[a, :, :, l] = 2 * votes > A.sum(axis=0)
+    ari = np.array([adjusted_rand_score(reference[a], labels[a]) for a in range(L)])
+    return selected, member, ari
 
 
 @dataclass
@@ -220,7 +382,9 @@ class _Counts:
 
     ``entries`` (p, K, L), ``rows`` (p, L), ``q_entries`` / ``q_features`` (L,) the summed sizes
     of the union of the selected sets over ``alphas[:l + 1]``, ``same`` (K, K, L) or None,
-    ``converged`` (L,), ``n`` subsamples.
+    ``converged`` (L,), ``n`` subsamples; with reference clusters, ``cluster_selected``
+    (L_ref, p, R, L), ``cluster_member`` (L_ref, K, R, L) and ``cluster_ari`` (L,) (see
+    :func:`_cluster_counts`).
     """
 
     entries: np.ndarray
@@ -230,31 +394,46 @@ class _Counts:
     same: np.ndarray | None
     converged: np.ndarray
     n: int
+    cluster_selected: np.ndarray | None = None
+    cluster_member: np.ndarray | None = None
+    cluster_ari: np.ndarray | None = None
 
     @classmethod
-    def of(cls, support, same, converged) -> _Counts:
+    def of(cls, support, labels, converged, reference=None, candidates=None) -> _Counts:
         rows = support.any(axis=1)                                       # (p, L)
+        same = None if labels is None else (labels[:, :, None] == labels[:, None, :]).transpose(1, 2, 0)
+        sel = mem = ari = None
+        if labels is not None and reference is not None:
+            sel, mem, ari = _cluster_counts(support, labels, reference, candidates)
         return cls(entries=support.astype(np.int64), rows=rows.astype(np.int64),
                    q_entries=np.logical_or.accumulate(support, axis=2).sum(axis=(0, 1)),
                    q_features=np.logical_or.accumulate(rows, axis=1).sum(axis=0),
                    same=None if same is None else same.astype(np.int64),
-                   converged=converged.astype(np.int64), n=1)
+                   converged=converged.astype(np.int64), n=1, cluster_selected=sel,
+                   cluster_member=mem, cluster_ari=ari)
 
     def __add__(self, other: _Counts) -> _Counts:
-        same = None if self.same is None or other.same is None else self.same + other.same
+        def add(a, b):
+            return None if a is None or b is None else a + b
+
         return _Counts(self.entries + other.entries, self.rows + other.rows,
                        self.q_entries + other.q_entries, self.q_features + other.q_features,
-                       same, self.converged + other.converged, self.n + other.n)
+                       add(self.same, other.same), self.converged + other.converged,
+                       self.n + other.n, add(self.cluster_selected, other.cluster_selected),
+                       add(self.cluster_member, other.cluster_member),
+                       add(self.cluster_ari, other.cluster_ari))
 
 
 def _subsample_job(raw, seed, sample_fraction, complementary, penalty, alphas, fit_intercept,
-                   standardize, tol, max_iter) -> _Counts:
+                   standardize, tol, max_iter, reference=None, candidates=None) -> _Counts:
     """One subsample (or complementary pair), as selection counts."""
     rng = np.random.default_rng(seed)
     first, second = draw_halves(raw, rng, sample_fraction, complementary)
+    penalty = _seeded(penalty, seed)
     masks = [first] if second is None else [first, second]
     counts = [_Counts.of(*_select_path(raw, m, penalty, alphas, fit_intercept, standardize, tol,
-                                       max_iter)) for m in masks]
+                                       max_iter), reference=reference, candidates=candidates)
+              for m in masks]
     return counts[0] if len(counts) == 1 else counts[0] + counts[1]
 
 
@@ -281,6 +460,21 @@ class StabilityResults:
     coclustering_path : ndarray of shape (K, K, L) or None
         How often two tasks land in the same argmax cluster, at every alpha (only when the solver
         reports task memberships ``record.extra["U"]``).
+    reference_labels : ndarray of shape (L, K) or None
+        Argmax cluster of every task in the fit on all rows at every alpha, numbered in the order
+        of the first task (only with task memberships).
+    reference_alpha : float or None
+        The grid value whose full-data clustering gives the reference clusters.
+    reference_clusters : pandas.Series of length K or None
+        Reference cluster (G1, G2, ...) of every task.
+    cluster_frequencies : pandas.DataFrame (p x clusters) or None
+        Stability of every feature in every reference cluster (see the module docstring).
+    cluster_frequency_path : ndarray of shape (p, clusters, L) or None
+        The same frequencies at every alpha.
+    membership_frequencies : pandas.DataFrame (K x clusters) or None
+        How often the subsample fits at the reference alpha put each task in each cluster.
+    clustering_stability : pandas.Series of length L or None
+        Mean adjusted Rand index of the subsample clusterings to the full-data one, per alpha.
     n_subsamples : int
         Subsamples fitted (2 per complementary pair).
     converged : ndarray of shape (L,)
@@ -289,7 +483,8 @@ class StabilityResults:
     """
 
     def __init__(self, model, alphas, counts: _Counts, *, threshold, sample_fraction,
-                 complementary_pairs, random_state, alpha_max, tol):
+                 complementary_pairs, random_state, alpha_max, tol, reference=None,
+                 reference_alpha=None, candidates=None):
         design = model.design
         self.model = model
         self.alphas = np.asarray(alphas)
@@ -311,6 +506,15 @@ class StabilityResults:
         self._features = pd.Index(design.feature_names, name="feature")
         tasks = pd.Index(design.tasks)
         self._tasks = tasks.rename(design.task_column or tasks.name or "task")
+        has = reference is not None and counts.cluster_selected is not None
+        self.reference_labels = np.asarray(reference) if has else None
+        # counts for the candidate reference alphas only (all of the grid unless one was given)
+        self._candidates = np.asarray(candidates) if has else None
+        self._cluster_selected = counts.cluster_selected / S if has else None
+        self._cluster_member = counts.cluster_member / S if has else None
+        self._cluster_ari = counts.cluster_ari / S if has else None
+        self._reference_choice = reference_alpha
+        self._ref = self._reference_index(reference_alpha) if has else None
 
     # ------------------------------------------------------------------ core quantities
     @property
@@ -447,6 +651,148 @@ class StabilityResults:
             C = self.coclustering_path[:, :, hit[0]]
         return pd.DataFrame(C, index=self._tasks, columns=self._tasks)
 
+    # ------------------------------------------------------------------ per-cluster selection
+    @property
+    def has_clusters(self) -> bool:
+        """Whether the fits reported task memberships (per-cluster frequencies are available)."""
+        return self.reference_labels is not None
+
+    def _require_clusters(self):
+        if not self.has_clusters:
+            raise ValueError("no task clusters: the solver records of this penalty "
+                             f"({self.model.penalty.name!r}) carry no task memberships extra['U']")
+
+    @property
+    def clustering_stability(self) -> pd.Series | None:
+        """How well the subsamples reproduce the full-data clustering, at every alpha.
+
+        The average over subsamples of the adjusted Rand index (Hubert & Arabie 1985) between
+        the subsample fit's clustering and the full-data fit's clustering at the same alpha: 1
+        when they coincide, about 0 for chance agreement (so a grid point where every fit lumps
+        all tasks together does not look stable). The default reference alpha maximises it.
+        None without task memberships.
+        """
+        if not self.has_clusters:
+            return None
+        return pd.Series(self._cluster_ari, index=pd.Index(self.alphas, name="alpha"),
+                         name="mean ARI")
+
+    def _reference_index(self, reference_alpha) -> int:
+        """Grid index of the reference alpha (given, or the default among the candidates)."""
+        if reference_alpha is not None:
+            hit = np.flatnonzero(np.isclose(self.alphas, reference_alpha, rtol=1e-10, atol=0))
+            if hit.size == 0:
+                raise ValueError(f"reference_alpha={reference_alpha!r} is not on the grid "
+                                 f"({report.fmt_float(self.alphas.min())} .. "
+                                 f"{report.fmt_float(self.alphas.max())})")
+            if hit[0] not in self._candidates:
+                raise ValueError(
+                    f"reference_alpha={reference_alpha!r}: per-cluster counts were kept for "
+                    f"alpha = {report.fmt_float(self.alphas[self._candidates[0]])} only (the "
+                    "reference_alpha given to stability()); rerun without it to keep every "
+                    "candidate")
+            return int(hit[0])
+        agree = self.clustering_stability.to_numpy()[self._candidates]
+        several = self.reference_labels[self._candidates].max(axis=1) >= 1
+        agree = np.where(several, agree, -1.0) if several.any() else agree
+        # first maximum: the larger alpha on a decreasing grid
+        return int(self._candidates[int(np.argmax(agree))])
+
+    @property
+    def _row(self) -> int:
+        """Row of the per-cluster counts of the reference alpha."""
+        return int(np.flatnonzero(self._candidates == self._ref)[0])
+
+    @property
+    def reference_alpha(self) -> float | None:
+        """The alpha whose full-data clustering defines the reference clusters (None without)."""
+        return None if self._ref is None else float(self.alphas[self._ref])
+
+    @property
+    def cluster_names(self) -> list[str] | None:
+        """Names of the reference clusters: G1, G2, ... in the order of their first task."""
+        if not self.has_clusters:
+            return None
+        return [f"G{c + 1}" for c in range(int(self.reference_labels[self._ref].max()) + 1)]
+
+    @property
+    def reference_clusters(self) -> pd.Series | None:
+        """Reference cluster of every task (argmax of U of the full-data fit at
+        :attr:`reference_alpha`)."""
+        if not self.has_clusters:
+            return None
+        names = np.asarray(self.cluster_names, dtype=object)
+        return pd.Series(names[self.reference_labels[self._ref]], index=self._tasks, name="cluster")
+
+    @property
+    def cluster_frequency_path(self) -> np.ndarray | None:
+        """Frequency of every feature being selected in every reference cluster, at every alpha:
+        ndarray (p, n_clusters, L)."""
+        if not self.has_clusters:
+            return None
+        return self._cluster_selected[self._row, :, :len(self.cluster_names), :]
+
+    @property
+    def cluster_frequencies(self) -> pd.DataFrame | None:
+        """Stability of every feature in every reference cluster, features x clusters (the largest
+        frequency over the grid); None without task memberships."""
+        if not self.has_clusters:
+            return None
+        return pd.DataFrame(self.cluster_frequency_path.max(axis=2), index=self._features,
+                            columns=pd.Index(self.cluster_names, name="cluster"))
+
+    @property
+    def membership_frequencies(self) -> pd.DataFrame | None:
+        """How often the subsample fits at :attr:`reference_alpha` put every task in every
+        reference cluster (after alignment), tasks x clusters; rows sum to at most 1 (less when a
+        task's cluster was left unmatched)."""
+        if not self.has_clusters:
+            return None
+        M = self._cluster_member[self._row, :, :len(self.cluster_names), self._ref]
+        return pd.DataFrame(M, index=self._tasks, columns=pd.Index(self.cluster_names, name="cluster"))
+
+    def with_reference(self, reference_alpha=None) -> StabilityResults:
+        """The same results with the reference clusters taken at another alpha of the grid.
+
+        Parameters
+        ----------
+        reference_alpha : float, optional
+            A value of the grid; None restores the default (largest
+            :attr:`clustering_stability`).
+
+        Returns
+        -------
+        StabilityResults
+        """
+        self._require_clusters()
+        out = object.__new__(type(self))
+        out.__dict__.update(self.__dict__)
+        out._reference_choice = reference_alpha
+        out._ref = out._reference_index(reference_alpha)
+        return out
+
+    def cluster_table(self, threshold=None) -> pd.DataFrame:
+        """Per reference cluster: its tasks, how stably they land in it, and its stable features.
+
+        Columns ``n_tasks``, ``tasks``, ``membership`` (average over the cluster's tasks of
+        :attr:`membership_frequencies` of that cluster), ``stable_features`` (features whose
+        stability in the cluster reaches ``threshold``, most stable first, with it).
+        """
+        self._require_clusters()
+        thr = self._threshold(threshold)
+        ref = self.reference_clusters
+        F = self.cluster_frequencies
+        M = self.membership_frequencies
+        rows = {}
+        for c in self.cluster_names:
+            members = ref.index[ref.to_numpy() == c]
+            f = F[c][F[c] >= thr].sort_values(ascending=False, kind="stable")
+            rows[c] = {"n_tasks": len(members),
+                       "tasks": ", ".join(map(str, members)),
+                       "membership": float(M.loc[members, c].mean()),
+                       "stable_features": ", ".join(f"{j} ({v:.2f})" for j, v in f.items())}
+        return pd.DataFrame.from_dict(rows, orient="index").rename_axis("cluster")
+
     @property
     def row_wise(self) -> bool:
         """Whether every subsample fit selected whole feature rows (group penalties): then the
@@ -503,6 +849,21 @@ class StabilityResults:
         out.converged = self.converged[sl]
         if self.coclustering_path is not None:
             out.coclustering_path = self.coclustering_path[:, :, sl]
+        if self.has_clusters:
+            out.reference_labels = self.reference_labels[sl]
+            rows = self._candidates < n_keep
+            if not rows.any():
+                raise ValueError("the cut removes the reference alpha given to stability(); "
+                                 "keep it (a smaller alpha_min or a larger pfer)")
+            out._candidates = self._candidates[rows]
+            out._cluster_selected = self._cluster_selected[rows][..., sl]
+            out._cluster_member = self._cluster_member[rows][..., sl]
+            out._cluster_ari = self._cluster_ari[sl]
+            keep = self._reference_choice
+            if keep is not None and not np.isclose(out.alphas, keep, rtol=1e-10, atol=0).any():
+                keep = None  # the chosen reference alpha was cut off: back to the default
+            out._reference_choice = keep
+            out._ref = out._reference_index(keep)
         return out
 
     def to_frame(self) -> pd.DataFrame:
@@ -565,6 +926,12 @@ class StabilityResults:
                 ("q (entries):", fmt(self.q_entries, "%.3g")),
                 ("E[V] bound (entries):", fmt(self.pfer(level="entry"), "%.3g")),
             ]
+        if self.has_clusters:
+            pairs += [
+                ("Reference clusters:", f"{len(self.cluster_names)} at alpha = "
+                                        f"{fmt(self.reference_alpha)}"),
+                ("Clustering ARI:", fmt(float(self.clustering_stability.iloc[self._ref]), "%.3g")),
+            ]
         pairs.append(("Random state:", str(self.random_state)))
         return pairs
 
@@ -590,6 +957,15 @@ class StabilityResults:
         if self.coclustering_path is not None:
             notes.append("Task co-clustering frequencies (same argmax cluster of record.extra['U']), "
                          "averaged over the grid: .coclustering(), .plot_coclustering().")
+        if self.has_clusters:
+            notes.append(
+                f"Per-cluster stability: reference clusters G1, G2, ... = argmax of U of the fit on "
+                f"all rows at alpha = {report.fmt_float(self.reference_alpha)} (mean ARI of the "
+                f"subsample clusterings to it: {self.clustering_stability.iloc[self._ref]:.2f}); "
+                "every subsample's clusters are matched to them by maximum task overlap "
+                "(linear_sum_assignment); a feature counts in a cluster when selected in a strict "
+                "majority of its tasks; max over the grid. 'membership' = how often the subsample "
+                "fits at that alpha put the cluster's tasks in it. No error bound for clusters.")
         return notes
 
     def summary(self, max_rows: int = 30, max_columns: int = report.MAX_TASK_COLUMNS):
@@ -635,6 +1011,8 @@ class StabilityResults:
                     else f"tasks {sl.start + 1}-{sl.stop} of {len(tasks)}")
             block.insert(0, name, [str(f) for f in shown.index])
             smry.add_df(block, index=False, header=True, align="l" + "r" * (block.shape[1] - 1))
+        if self.has_clusters:
+            self._add_cluster_tables(smry, shown.index, max_columns)
         notes = self._notes()
         if len(ft) > max_rows:
             notes.insert(0, f"{len(ft) - max_rows} less stable features not shown.")
@@ -646,6 +1024,26 @@ class StabilityResults:
         for note in notes:
             smry.add_text(note)
         return smry
+
+    def _add_cluster_tables(self, smry, features, max_columns):
+        """The reference clusters and the per-cluster stabilities of ``features``."""
+        tab = self.cluster_table()
+        ref = self.reference_clusters
+        smry.add_df(pd.DataFrame({
+            "cluster": list(tab.index),
+            "tasks": [str(n) for n in tab["n_tasks"]],
+            "membership": [f"{v:.2f}" for v in tab["membership"]],
+            "members": [report.short_list(ref.index[ref.to_numpy() == c]) for c in tab.index],
+        }), index=False, header=True, align="lrrl")
+        F = self.cluster_frequencies.loc[features]
+        names = list(F.columns)
+        for sl in report.column_blocks(len(names), max_columns):
+            vals = F.to_numpy()[:, sl]
+            cells = np.where(vals >= self.threshold, np.char.add(np.char.mod("%.2f", vals), "*"),
+                             np.char.mod("%.2f", vals)).astype(object)
+            block = pd.DataFrame(cells, columns=names[sl])
+            block.insert(0, "stability in cluster", [str(f) for f in features])
+            smry.add_df(block, index=False, header=True, align="l" + "r" * (block.shape[1] - 1))
 
     def __str__(self) -> str:
         return self.summary().as_text()
@@ -659,7 +1057,7 @@ class StabilityResults:
         return self.summary().as_html()
 
     # ------------------------------------------------------------------ plots
-    def plot(self, level=None, task=None, ax=None, label=True):
+    def plot(self, level=None, task=None, ax=None, label=True, cluster=None):
         """Stability paths: selection frequency against alpha, stable units highlighted.
 
         Parameters
@@ -669,6 +1067,10 @@ class StabilityResults:
             feature of ``task``). Default: :attr:`default_level`.
         task : label, optional
             With ``level="entry"``, draw the entries of this task only.
+        cluster : str, optional
+            A reference cluster ("G1", ...; models that learn task clusters): the paths of the
+            features in it (:attr:`cluster_frequency_path`); ``level`` and ``task`` are ignored.
+            :meth:`plot_clusters` draws the stabilities of all clusters as a heat map.
         ax : matplotlib Axes, optional
         label : bool, default True
             Name the stable lines in a legend.
@@ -680,9 +1082,17 @@ class StabilityResults:
         import matplotlib.pyplot as plt
 
         level = _check_level(level or self.default_level)
+        if cluster is not None:
+            self._require_clusters()
+            if cluster not in self.cluster_names:
+                raise ValueError(f"cluster must be one of {', '.join(self.cluster_names)}, "
+                                 f"got {cluster!r}")
         if ax is None:
             _, ax = plt.subplots(figsize=(7, 4.5))
-        if level == "feature":
+        if cluster is not None:
+            F = self.cluster_frequency_path[:, self.cluster_names.index(cluster), :]
+            names = [str(f) for f in self._features]
+        elif level == "feature":
             F = self.feature_frequencies
             names = [str(f) for f in self._features]
         elif task is not None:
@@ -707,9 +1117,15 @@ class StabilityResults:
         ax.set_ylim(-0.02, 1.02)
         ax.set_xlabel("alpha")
         ax.set_ylabel("selection frequency")
-        what = "features" if level == "feature" else ("entries" if task is None else f"task {task}")
-        ax.set_title(f"Stability paths ({what}); pi_thr = {self.threshold:g}, "
-                     f"E[V] <= {self.pfer(level=level):.2g}")
+        if cluster is not None:
+            n = int((self.reference_clusters == cluster).sum())
+            ax.set_title(f"Stability paths in cluster {cluster} ({n} tasks, reference alpha "
+                         f"{self.reference_alpha:.3g}); pi_thr = {self.threshold:g}")
+        else:
+            what = ("features" if level == "feature"
+                    else ("entries" if task is None else f"task {task}"))
+            ax.set_title(f"Stability paths ({what}); pi_thr = {self.threshold:g}, "
+                         f"E[V] <= {self.pfer(level=level):.2g}")
         if label and stable.any() and stable.sum() <= 20:
             ax.legend(fontsize="small", loc="lower right", frameon=False)
         return ax
@@ -796,11 +1212,55 @@ class StabilityResults:
         ax.set_title("Task co-clustering (hierarchical order)")
         return ax
 
+    def plot_clusters(self, ax=None, annotate=None):
+        """Heat map of the per-cluster stabilities, features x reference clusters.
+
+        Columns are the reference clusters (labelled with their number of tasks and membership
+        stability), cells the stability of the feature in the cluster; stable cells outlined.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, optional
+        annotate : bool, optional
+            Write the values in the cells (default: when there are at most 400 cells).
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+        """
+        import matplotlib.pyplot as plt
+
+        self._require_clusters()
+        F = self.cluster_frequencies
+        M = F.to_numpy()
+        p, C = M.shape
+        if ax is None:
+            _, ax = plt.subplots(figsize=(max(4.0, 0.6 * C + 2.5), max(3.0, 0.3 * p + 1.5)))
+        im = ax.imshow(M, vmin=0, vmax=1, cmap="viridis", aspect="auto", interpolation="nearest")
+        ax.figure.colorbar(im, ax=ax, label="stability in cluster (max frequency)")
+        rows, cols = np.nonzero(M >= self.threshold)
+        ax.scatter(cols, rows, marker="s", s=30, facecolors="none", edgecolors="w", linewidths=1)
+        if annotate is None:
+            annotate = p * C <= 400
+        if annotate:
+            for (i, j), v in np.ndenumerate(M):
+                ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=6,
+                        color="k" if v > 0.6 else "w")
+        tab = self.cluster_table()
+        ax.set_yticks(range(p), [str(f) for f in F.index], fontsize="small")
+        ax.set_xticks(range(C), [f"{c}\n{n} tasks\nm={m:.2f}" for c, n, m in
+                                 zip(tab.index, tab["n_tasks"], tab["membership"], strict=True)],
+                      fontsize="small")
+        ax.set_title(f"Stability in the learned clusters\n(reference alpha {self.reference_alpha:.3g}; "
+                     f"outlined: >= {self.threshold:g})", fontsize="medium")
+        return ax
+
 
 # ------------------------------------------------------------------------------ entry points
 def stability_model(model: MultiTaskModel, *, alphas=None, n_alphas=20, alpha_min_ratio=None,
                     n_subsamples=100, sample_fraction=0.5, complementary_pairs=True, threshold=0.6,
-                    n_jobs=None, random_state=0, tol=DEFAULT_TOL, max_iter=10_000) -> StabilityResults:
+                    n_jobs=None, random_state=0, tol=DEFAULT_TOL, max_iter=10_000,
+                    reference_alpha=None) -> StabilityResults:
     """Stability selection for an existing :class:`~mtreg.model.MultiTaskModel`.
 
     See :func:`stability` for the parameters.
@@ -834,11 +1294,24 @@ def stability_model(model: MultiTaskModel, *, alphas=None, n_alphas=20, alpha_mi
         alphas = alpha_grid(amax, n_alphas, ratio)
     else:
         alphas = _check_alphas(alphas)
+    if reference_alpha is not None and not np.isclose(alphas, reference_alpha, rtol=1e-10,
+                                                      atol=0).any():
+        raise ValueError(f"reference_alpha={reference_alpha!r} is not on the grid")
     raw = _RawDesign.of(design, getattr(model, "family", "gaussian"))
     n_jobs_total = n_subsamples // 2 if complementary_pairs else n_subsamples
-    seeds = np.random.SeedSequence(random_state).spawn(n_jobs_total)
+    root = np.random.SeedSequence(random_state)
+    seeds = root.spawn(n_jobs_total)
+    # reference clusters: the path on all rows (only pursued past alphas[0] when the solver
+    # reports task memberships), fitted like the subsamples
+    reference = _reference_labels(raw, _seeded(model.penalty, root.spawn(1)[0]), alphas,
+                                  model.fit_intercept, model.standardize, tol, max_iter)
+    # per-cluster counts are kept for every candidate reference alpha (L^2 (p + K) R integers)
+    # unless the reference is given
+    candidates = (np.arange(len(alphas)) if reference_alpha is None else
+                  np.flatnonzero(np.isclose(alphas, reference_alpha, rtol=1e-10, atol=0))[:1])
     jobs = (delayed(_subsample_job)(raw, seed, sample_fraction, complementary_pairs, model.penalty,
-                                    alphas, model.fit_intercept, model.standardize, tol, max_iter)
+                                    alphas, model.fit_intercept, model.standardize, tol, max_iter,
+                                    reference, candidates)
             for seed in seeds)
     # summed in submission order as results arrive: the same floats for any n_jobs
     counts = None
@@ -846,14 +1319,16 @@ def stability_model(model: MultiTaskModel, *, alphas=None, n_alphas=20, alpha_mi
         counts = c if counts is None else counts + c
     return StabilityResults(model, alphas, counts, threshold=threshold,
                             sample_fraction=sample_fraction, complementary_pairs=complementary_pairs,
-                            random_state=random_state, alpha_max=amax, tol=tol)
+                            random_state=random_state, alpha_max=amax, tol=tol,
+                            reference=reference, reference_alpha=reference_alpha,
+                            candidates=candidates)
 
 
 def stability(formula, data=None, task=None, *, penalty="group_lasso", alphas=None, n_alphas=20,
               alpha_min_ratio=None, n_subsamples=100, sample_fraction=0.5, complementary_pairs=True,
               threshold=0.6, n_jobs=None, random_state=0, fit_intercept=True, standardize=True,
               family="gaussian", missing="drop", tol=DEFAULT_TOL, max_iter=10_000,
-              **penalty_options) -> StabilityResults:
+              reference_alpha=None, **penalty_options) -> StabilityResults:
     """Stability selection of a sparse multi-task regression.
 
     The penalised model (objective in shared/DESIGN.md) is fitted along a grid of alphas on
@@ -891,6 +1366,11 @@ def stability(formula, data=None, task=None, *, penalty="group_lasso", alphas=No
         Duality-gap tolerance of every fit (relative to the null objective); selection needs the
         support only.
     max_iter : int, default 10000
+    reference_alpha : float, optional
+        For models that learn task clusters (SG-MTL, clusMTL, GenGL fusions): the grid value
+        whose fit on all rows defines the reference clusters of
+        :attr:`StabilityResults.cluster_frequencies`. Default: the alpha whose full-data
+        clustering the subsamples reproduce best (see :mod:`mtreg.stability`).
     **penalty_options
         Hyperparameters of the penalty.
 
@@ -912,4 +1392,5 @@ def stability(formula, data=None, task=None, *, penalty="group_lasso", alphas=No
     return stability_model(model, alphas=alphas, n_alphas=n_alphas, alpha_min_ratio=alpha_min_ratio,
                            n_subsamples=n_subsamples, sample_fraction=sample_fraction,
                            complementary_pairs=complementary_pairs, threshold=threshold,
-                           n_jobs=n_jobs, random_state=random_state, tol=tol, max_iter=max_iter)
+                           n_jobs=n_jobs, random_state=random_state, tol=tol, max_iter=max_iter,
+                           reference_alpha=reference_alpha)
