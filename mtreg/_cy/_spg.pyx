@@ -20,14 +20,62 @@
 #
 # Kernels never print, never allocate and run without the GIL; the scaling (c_g = alpha * gamma
 # * weight / phi^(decay l), thresholds divided by the Lipschitz constant) is done in spg.py.
-from libc.math cimport sqrt
+from libc.math cimport fabs, fmax, fmin, sqrt
+from libc.stdlib cimport free, malloc, qsort
 
 from ._prox cimport _soft
 
 
+cdef struct _ValIdx:
+    double v
+    Py_ssize_t i
+
+
+cdef int _cmp_val(const void* a, const void* b) noexcept nogil:
+    cdef double x = (<const _ValIdx*>a).v, y = (<const _ValIdx*>b).v
+    return (x > y) - (x < y)
+
+
+cdef void _prox_pairwise(double* x, Py_ssize_t K, double lam, _ValIdx* srt, double* bsum,
+                         Py_ssize_t* bcnt) noexcept nogil:
+    """In place: prox of ``lam sum_{j<k} |x_j - x_k|`` on x (K,).
+
+    With x sorted increasingly the penalty is ``lam sum_r (2r - K + 1) x_(r)`` (r = 0..K-1, a
+    sum of sorted values with increasing weights) and the prox keeps the order of its input:
+    it is the isotonic (non-decreasing) regression of ``v_(r) - lam (2r - K + 1)``, computed by
+    pool-adjacent-violators, then unsorted.
+    """
+    cdef Py_ssize_t r, b, nb = 0, c
+    cdef double m
+    for r in range(K):
+        srt[r].v = x[r]
+        srt[r].i = r
+    qsort(srt, K, sizeof(_ValIdx), _cmp_val)
+    for r in range(K):
+        bsum[nb] = srt[r].v - lam * (2 * r - K + 1)
+        bcnt[nb] = 1
+        nb += 1
+        while nb > 1 and bsum[nb - 2] * bcnt[nb - 1] > bsum[nb - 1] * bcnt[nb - 2]:
+            bsum[nb - 2] += bsum[nb - 1]
+            bcnt[nb - 2] += bcnt[nb - 1]
+            nb -= 1
+    r = 0
+    for b in range(nb):
+        m = bsum[b] / bcnt[b]
+        for c in range(bcnt[b]):
+            x[srt[r].i] = m
+            r += 1
+
+
 def prox_components(double[:, :, ::1] V, const double[::1] t_elem, const double[::1] t_group,
-                    const int[::1] kind):
-    """In place: ``V[l] <- prox of t_elem[l] ||.||_1 + t_group[l] ||.||_{group kind[l]}``.
+                    const int[::1] kind, const double[::1] t_fuse):
+    """In place: ``V[l] <- prox of t_fuse[l] F + t_elem[l] ||.||_1 + t_group[l] ||.||_{group kind[l]}``.
+
+    ``F(W) = sum_i sum_{j<k} |W[i, j] - W[i, k]|`` is the element-wise task-pair fusion
+    (``Op("F", "F2")``); it is only combined with row groups (kind 0 or 1), so the whole prox
+    is separable over rows. The prox of the sum is the composition pair-fusion prox, then soft
+    thresholding, then group shrinkage: each later map keeps the order, ties and signs of its
+    input (and zeroes whole rows), so the subgradients certified by the earlier maps remain valid.
 
     Parameters
     ----------
@@ -35,14 +83,26 @@ def prox_components(double[:, :, ::1] V, const double[::1] t_elem, const double[
     t_elem : (h,) l1 thresholds.
     t_group : (h,) group thresholds.
     kind : (h,) 0 none, 1 rows (features), 2 columns (tasks), 3 the whole component.
+    t_fuse : (h,) element-wise pair-fusion thresholds (components of kind 0 or 1 only).
     """
     cdef Py_ssize_t h = V.shape[0], p = V.shape[1], K = V.shape[2]
     cdef Py_ssize_t l, j, k
     cdef double t1, t2, nrm, s
+    cdef _ValIdx* srt = <_ValIdx*>malloc(K * sizeof(_ValIdx))
+    cdef double* bsum = <double*>malloc(K * sizeof(double))
+    cdef Py_ssize_t* bcnt = <Py_ssize_t*>malloc(K * sizeof(Py_ssize_t))
+    if srt == NULL or bsum == NULL or bcnt == NULL:
+        free(srt)
+        free(bsum)
+        free(bcnt)
+        raise MemoryError()
     with nogil:
         for l in range(h):
             t1 = t_elem[l]
             t2 = t_group[l]
+            if t_fuse[l] > 0 and K > 1:
+                for j in range(p):
+                    _prox_pairwise(&V[l, j, 0], K, t_fuse[l], srt, bsum, bcnt)
             if t1 > 0:
                 for j in range(p):
                     for k in range(K):
@@ -77,6 +137,9 @@ def prox_components(double[:, :, ::1] V, const double[::1] t_elem, const double[
                 for j in range(p):
                     for k in range(K):
                         V[l, j, k] *= s
+    free(srt)
+    free(bsum)
+    free(bcnt)
 
 
 cdef inline double _entry(const double* W, Py_ssize_t K, long long fp, long long fm, long long tp,
@@ -147,4 +210,88 @@ def smooth_grad(const double[:, ::1] W, double[:, ::1] G,
                     for a2 in range(tptr[g2], tptr[g2 + 1]):
                         v = s * _entry(Wp, K, fplus[a1], fminus[a1], tplus[a2], tminus[a2])
                         _scatter(Gp, K, v, fplus[a1], fminus[a1], tplus[a2], tminus[a2])
+    return fmu, omega
+
+
+def fusion_grad(const double[:, ::1] W, double[:, ::1] G, double c_col, double c_elem, double mu,
+                double[::1] pair_sq, bint values=True):
+    """Both task-pair fusions of one component, reading the rows of W (p, K) contiguously.
+
+    ``G += D^T (beta*)`` of the smoothed column fusion ``c_col sum_{j<k} ||W[:, j] - W[:, k]||``
+    (``Op("C", "F2")``) and element-wise fusion ``c_elem sum_i sum_{j<k} |W[i, j] - W[i, k]|``
+    (``Op("F", "F2")``): the same sums as :func:`smooth_grad` on these operations. For a scalar
+    group the projected dual is a clip, ``c beta* = clip(c^2 d / mu, -c, c)``, and
+    ``f_mu = c beta* d - mu / 2 beta*^2``: no branch and no division in the inner loop.
+    ``pair_sq`` (K (K - 1) / 2,) is scratch space. ``values=False`` skips the element-wise
+    values (then only the column-fusion part of the returned values is filled).
+
+    Returns
+    -------
+    (f_mu, Omega) : the smoothed and the exact value of the two terms (weights included).
+    """
+    cdef Py_ssize_t p = W.shape[0], K = W.shape[1]
+    cdef Py_ssize_t i, j, k, q, q0
+    cdef double d, s, wj, gj, nrm, fmu = 0.0, omega = 0.0, acc = 0.0, asum = 0.0
+    cdef double a = c_elem * c_elem / mu if mu > 0 else 0.0
+    cdef double half_mu_c2 = 0.5 * mu / (c_elem * c_elem) if c_elem > 0 else 0.0
+    cdef const double* r
+    cdef double* g
+    with nogil:
+        if c_elem > 0:
+            for i in range(p):
+                r = &W[i, 0]
+                g = &G[i, 0]
+                for j in range(K):
+                    wj = r[j]
+                    gj = 0.0
+                    if values:
+                        for k in range(j + 1, K):
+                            d = wj - r[k]
+                            s = fmax(-c_elem, fmin(c_elem, a * d))
+                            gj += s
+                            g[k] -= s
+                            acc += s * d - half_mu_c2 * s * s
+                            asum += fabs(d)
+                    else:
+                        for k in range(j + 1, K):
+                            s = fmax(-c_elem, fmin(c_elem, a * (wj - r[k])))
+                            gj += s
+                            g[k] -= s
+                    g[j] += gj
+            fmu += acc
+            omega += c_elem * asum
+        if c_col > 0:
+            for q in range(pair_sq.shape[0]):
+                pair_sq[q] = 0.0
+            for i in range(p):
+                r = &W[i, 0]
+                q0 = 0
+                for j in range(K):
+                    wj = r[j]
+                    for k in range(j + 1, K):
+                        d = wj - r[k]
+                        pair_sq[q0 + k - j - 1] += d * d
+                    q0 += K - j - 1
+            for q in range(pair_sq.shape[0]):
+                nrm = sqrt(pair_sq[q])
+                omega += c_col * nrm
+                if c_col * nrm > mu:
+                    fmu += c_col * nrm - 0.5 * mu
+                    pair_sq[q] = c_col / nrm
+                else:
+                    fmu += c_col * c_col * nrm * nrm / (2.0 * mu)
+                    pair_sq[q] = c_col * c_col / mu
+            for i in range(p):
+                r = &W[i, 0]
+                g = &G[i, 0]
+                q0 = 0
+                for j in range(K):
+                    wj = r[j]
+                    gj = 0.0
+                    for k in range(j + 1, K):
+                        s = pair_sq[q0 + k - j - 1] * (wj - r[k])
+                        gj += s
+                        g[k] -= s
+                    g[j] += gj
+                    q0 += K - j - 1
     return fmu, omega
