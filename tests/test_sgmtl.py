@@ -402,3 +402,63 @@ def test_simulator_settings():
     assert again.data.equals(data)
     with pytest.raises(ValueError, match="setting"):
         sgmtl_groups("set3")
+
+
+# ------------------------------------------------------------------ polish and relaxed refit
+def _hard(labels, N):
+    U = np.zeros((N, len(labels)))
+    U[labels, np.arange(len(labels))] = 1.0
+    return U
+
+
+def test_polish_moves_a_misassigned_task_and_is_monotone(small_groups):
+    data, coef, groups = small_groups
+    model = mtreg.MultiTaskModel.from_formula(_formula(coef), data, task="task", penalty="sgmtl",
+                                              n_groups=3)
+    problem, alpha = model.problem, 0.01
+    d = sgmtl_solver._DenseTasks(problem)
+    truth = groups.loc[model.design.tasks].to_numpy()
+    wrong = truth.copy()
+    wrong[0] = (truth[0] + 1) % 3  # task 0 in a wrong group
+    U = _hard(wrong, 3)
+    W, F, _ = sgmtl_solver.solve_w(problem, U, alpha, tol=1e-12)
+    W = np.asfortranarray(W)
+    W0, _, _ = sgmtl_solver.solve_w(problem, np.eye(len(truth)), alpha, tol=1e-12)
+    eps = 1e-12 * d.datafit(d.y)
+    F2, W2, U2, moves, _ = sgmtl_solver._polish(d, W, U, alpha, 0.0, F, eps, 100_000, W0)
+    assert moves >= 1 and F2 < F
+    assert adjusted_rand_score(truth, np.argmax(U2, axis=0)) == 1.0
+    # the returned objective is the objective of the returned (W, U)
+    assert F2 == pytest.approx(_objective(problem, W2, U2, alpha), rel=1e-10)
+    # and the polished W is the W-step optimum for the polished U
+    _, F_ref, _ = sgmtl_solver.solve_w(problem, U2, alpha, tol=1e-14)
+    assert F2 == pytest.approx(F_ref, rel=1e-6)
+
+
+def test_moves_to_different_empty_groups_are_equivalent():
+    """The polish tries one empty group only: moving a task to either gives the same optimum."""
+    problem = _random_problem(seed=4, K=6, p=7)
+    labels = np.array([0, 0, 0, 1, 1, 1])
+    fits = []
+    for g in (2, 3):
+        lab = labels.copy()
+        lab[0] = g
+        fits.append(sgmtl_solver.solve_w(problem, _hard(lab, 4), 0.03, tol=1e-14))
+    assert fits[0][1] == pytest.approx(fits[1][1], rel=1e-10)
+    assert np.allclose(fits[0][0], fits[1][0], atol=1e-8)
+
+
+def test_relaxed_refit_of_sgmtl_is_ols_on_each_task_support(small_groups):
+    data, coef, _ = small_groups
+    res = mtreg.fit(_formula(coef), task="task", data=data, penalty="sgmtl", alpha=0.05,
+                    n_groups=3, n_init=2, random_state=0)
+    rr = res.refit(method="relaxed")
+    assert not rr.valid_inference
+    for task, d in data.groupby("task"):
+        cols = res.params.index[res.params[task] != 0]
+        assert 0 < len(cols) < len(d) - 1
+        X = np.column_stack([np.ones(len(d)), d[cols].to_numpy()])
+        beta = np.linalg.lstsq(X, d.y.to_numpy(), rcond=None)[0]
+        assert np.allclose(rr.params.loc[cols, task], beta[1:], atol=1e-8)
+        assert rr.intercepts[task] == pytest.approx(beta[0], abs=1e-8)
+        assert np.all(rr.params.loc[~res.params.index.isin(cols), task] == 0)

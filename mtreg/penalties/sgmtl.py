@@ -274,7 +274,10 @@ class SGMTL(Penalty):
         Projected-gradient iterations per U-step.
     polish : bool, default True
         After the alternating iterations, a local search over hard task moves (move task t to
-        group g, refit W warm, keep the move if the objective drops) on the kept restart.
+        group g, refit W warm, keep the move if the objective drops) on the kept restart. For
+        each task the two groups where its single-task coefficients would cost the least
+        penalty are tried, each with a 20-epoch probe of the W-step (a move is kept only if the
+        probe already lowers the objective); see :func:`mtreg.solvers.sgmtl._polish`.
 
     Notes
     -----

@@ -19,7 +19,9 @@ The outer loop stops when an iteration decreases F by at most ``tol * F`` (relat
 objective is recorded after every outer iteration; it cannot increase (each step is a descent,
 and a W-step that rounding made worse is rejected). Restarts (``penalty.n_init``): the first
 from k-means of the supports of single-task fits, the others from random memberships; all start
-W from the single-task fits, and the restart with the lowest objective is kept.
+W from the single-task fits, and the restart with the lowest objective is kept. With
+``penalty.polish`` the kept restart is then improved by a monotone local search over hard task
+moves with W refitted (:func:`_polish`).
 
 Single-task fits: the same penalty with one group per task (U = I_K), i.e.
 ``sum_t 1/(2 n_t) ||y_t - X_t w_t||^2 + alpha sum_t ||w_t||_1^2``, solved by the same kernel
@@ -210,11 +212,19 @@ def _kmeans_start(W0: np.ndarray, N: int, seed: int, n_init: int = 10) -> np.nda
     return 0.5 * U + 0.5 / N
 
 
-def _polish(data, W, U, alpha, fusion, F, eps, max_iter, max_sweeps: int = 5):
+def _polish(data, W, U, alpha, fusion, F, eps, max_iter, W0, max_sweeps: int = 5,
+            n_candidates: int = 2, probe: int = 20):
     """Local search over hard moves: move task t to group g, refit W (warm), keep if F drops.
 
     Unlike the U-step's vertex moves (W fixed), W is re-optimised for each candidate, so a task
     can leave a group whose support it has adopted. Monotone; at most ``max_sweeps`` sweeps.
+
+    Candidates: for each task, the ``n_candidates`` groups where its single-task coefficients
+    ``W0[:, t]`` would cost the least penalty (column t of W replaced by ``W0[:, t]``, task t
+    moved to the group; of several groups empty of every task only the first is tried, they are
+    equivalent). Each candidate W-step first runs ``probe`` epochs; if the objective is then
+    below F the move is kept and the W-step run to convergence (the W-step is monotone, so the
+    decrease only grows), otherwise the move is rejected.
     """
     N, K = U.shape
     R = data.residual(W)
@@ -224,21 +234,35 @@ def _polish(data, W, U, alpha, fusion, F, eps, max_iter, max_sweeps: int = 5):
         moved = False
         for t in range(K):
             g0 = int(np.argmax(U[:, t]))
+            others = np.delete(U, t, axis=1).sum(axis=1)
+            empty = np.flatnonzero(others == 0)
+            Wt = W.copy()
+            Wt[:, t] = W0[:, t]
+            costs = []
             for g in range(N):
-                if g == g0 and U[g, t] == 1.0:
+                if (g == g0 and U[g, t] == 1.0) or (g in empty and g != empty[0]):
                     continue
                 Uc = U.copy()
                 Uc[:, t] = 0.0
                 Uc[g, t] = 1.0
+                costs.append((_membership_objective(Wt * Wt, Uc, fusion), g))
+            for _, g in sorted(costs)[:n_candidates]:
+                Uc = U.copy()
+                Uc[:, t] = 0.0
+                Uc[g, t] = 1.0
                 Wc, Rc = W.copy(order="F"), R.copy()
-                e, _ = wstep.run(Wc, Rc, Uc, eps, max_iter)
+                e, conv = wstep.run(Wc, Rc, Uc, eps, min(probe, max_iter))
                 epochs += e
                 Fc = _objective(data, Rc, Wc, Uc, alpha, fusion)
                 if Fc < F * (1 - 1e-9):
+                    if not conv:
+                        e, _ = wstep.run(Wc, Rc, Uc, eps, max_iter)
+                        epochs += e
+                        Fc = _objective(data, Rc, Wc, Uc, alpha, fusion)
                     F, W, R, U = Fc, Wc, Rc, Uc
-                    g0 = g
                     moved = True
                     moves += 1
+                    break
         if not moved:
             break
     return F, W, U, moves, epochs
@@ -326,7 +350,7 @@ def solve(problem: Problem, penalty, alpha: float, *, tol: float = 1e-6, max_ite
     F, W, U, trace, converged, epochs, r_best = best
     n_moves = 0
     if penalty.polish and N > 1:
-        F, W, U, n_moves, e = _polish(data, W, U, alpha, fusion, F, eps, max_iter)
+        F, W, U, n_moves, e = _polish(data, W, U, alpha, fusion, F, eps, max_iter, W0)
         epochs += e
         if n_moves:
             trace = trace + [F]
