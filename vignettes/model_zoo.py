@@ -129,31 +129,54 @@ print(counts)
 # group lasso forces one support on all tasks, the lasso ignores the neighbourhood; MTW ties
 # the tasks through optimal transport between their coefficients over the grid distance, and
 # its reweighted variant ReMTW also removes the l1 bias.
+#
+# Every model gets its alpha the same way: a grid of fractions of its *own* ``alpha_max``, and
+# the point with the smallest prediction error on a validation sample (the first half of the
+# simulation's held-out rows); the test MSE is computed on the other half. The support is the
+# set of non-zero entries (MTW's fits set entries below 1e-2 max|W| to 0: entropic transport
+# never gives exact zeros).
 
 # %%
-Kg, ng, pg = (10, 50, 120) if FULL else (6, 30, 50)
+Kg, ng, pg = (10, 50, 120) if FULL else (5, 30, 40)
 grid = simulate_shifted_supports(n_tasks=Kg, n_samples=ng, n_features=pg, n_sources=2,
                                  max_shift=2, snr=3, random_state=0)
-Xc = grid.X - grid.X.mean(axis=1, keepdims=True)
-amax_g = np.abs(np.einsum("knp,kn->pk", Xc, grid.y - grid.y.mean(axis=1, keepdims=True)) / ng).max()
+half = grid.X_test.shape[1] // 2
+Xv, yv, Xt, yt = grid.X_test[:, :half], grid.y_test[:, :half], grid.X_test[:, half:], grid.y_test[:, half:]
 GRID_MODELS = {
-    "lasso": lambda a: msk.IndLasso(alpha=a),
-    "group lasso": lambda a: msk.GroupLasso(alpha=a),
-    "MTW": lambda a: msk.MTW(alpha=a, beta=a / 2, epsilon=0.03, coords=np.arange(pg)),
-    "ReMTW": lambda a: msk.ReMTW(alpha=a, beta=a / 2, epsilon=0.03, coords=np.arange(pg)),
+    "lasso": "lasso",
+    "group lasso": "group_lasso",
+    "MTW": mtreg.penalties.MTW(l1_ratio=1 / 3, epsilon=0.03, coords=np.arange(pg)),
+    "ReMTW": mtreg.penalties.ReMTW(l1_ratio=1 / 3, epsilon=0.03, coords=np.arange(pg)),
 }
+
+
+def grid_mse(res, X, y):
+    W, b = res.params.to_numpy(), res.intercepts.to_numpy()
+    return float(np.mean((y - np.einsum("knp,pk->kn", X, W) - b[:, None]) ** 2))
+
+
 rows, gfits = [], {}
-for name, make in GRID_MODELS.items():
-    cands = [make(f * amax_g).fit(grid.X, grid.y) for f in (0.4, 0.2)]
-    est = min(cands, key=lambda e: mse(e, grid.X_test, grid.y_test))
-    gfits[name] = est
-    rows.append({"model": name, "support F1": support_f1(est.coef_, grid.coef),
-                 "estimation error": estimation_error(est.coef_, grid.coef),
-                 "test MSE": mse(est, grid.X_test, grid.y_test)})
+for name, pen in GRID_MODELS.items():
+    gm = mtreg.MultiTaskModel.from_arrays(list(grid.X), list(grid.y), penalty=pen,
+                                          standardize=False)
+    cands = [gm.fit(alpha_frac=f) for f in np.geomspace(0.5, 0.03, 6)]
+    res = min(cands, key=lambda r: grid_mse(r, Xv, yv))
+    gfits[name] = res
+    W = res.params.to_numpy()
+    rows.append({"model": name, "alpha / alpha_max": res.alpha / gm.alpha_max(),
+                 "support F1": support_f1(W, grid.coef),
+                 "estimation error": estimation_error(W, grid.coef),
+                 "test MSE": grid_mse(res, Xt, yt)})
 pd.DataFrame(rows).set_index("model").round(3)
 
+# %% [markdown]
+# ReMTW finds the shifted sources almost exactly and has the smallest estimation error. Plain MTW
+# beats the group lasso on support and error; against the independent lasso its estimation error
+# is about the same and its support F1 lower: the l1 term alone leaves small entries around the
+# sources, which the reweighting removes.
+
 # %%
-panels = [("truth", grid.coef)] + [(k, v.coef_) for k, v in gfits.items()]
+panels = [("truth", grid.coef)] + [(k, v.params.to_numpy()) for k, v in gfits.items()]
 fig, axes = plt.subplots(1, len(panels), figsize=(2.2 * len(panels), 5), sharey=True)
 vmax = np.abs(grid.coef).max()
 for ax, (title, W) in zip(axes, panels, strict=True):
@@ -164,12 +187,13 @@ axes[0].set_ylabel("feature (grid position)")
 fig.tight_layout()
 
 # %% [markdown]
-# The barycenter that MTW learns (the common "template" the tasks are transported to):
+# The barycenter that MTW learns (the common "template" the tasks are transported to; on the
+# standardised scale of the solver):
 
 # %%
 fig, ax = plt.subplots(figsize=(7, 2.5))
-ax.plot(gfits["MTW"].barycenter_, label="MTW barycenter")
-ax.plot(gfits["ReMTW"].barycenter_, label="ReMTW barycenter")
+ax.plot(gfits["MTW"].record.extra["barycenter"], label="MTW barycenter")
+ax.plot(gfits["ReMTW"].record.extra["barycenter"], label="ReMTW barycenter")
 for c in grid.extra["centers"]:
     ax.axvline(c, color="grey", lw=0.5, ls=":")
 ax.set_xlabel("feature (grid position)")

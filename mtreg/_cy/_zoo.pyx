@@ -8,6 +8,7 @@
 # Python side (mtreg/solvers/zoo.py); kernels never print, never allocate inside the epoch loop,
 # run without the GIL and return the number of passes done.
 from libc.math cimport exp, log, sqrt, INFINITY
+from scipy.linalg cimport cython_blas
 
 import numpy as np
 
@@ -281,3 +282,134 @@ def log_marginals(const double[:, ::1] M, const double[:, ::1] lu, const double[
                 else:
                     t = lv[j, k] + _lse_plus(&M[0, j], &lu[0, k], p, p, K, inv_eps)
                     col[j, k] = exp(t)
+
+
+# ------------------------------------------------------------------------------ Sinkhorn (BLAS)
+# Kernel products in the log domain through BLAS: log(Kmat e^{lx}) column by column is
+# s_k + log(Kmat exp(lx_k - s_k)) with s_k = max_j lx_jk; entries of Kmat = exp(-M / eps) and of
+# exp(lx - s) below _TINY are zeroed (no denormal inputs), and an entry of the product below
+# _SMALL (where the dropped terms could matter) is recomputed by an exact log-sum-exp over M.
+# Every dropped term (a zeroed factor, or a product of two factors >= _TINY that underflows) is
+# < _TINY while a kept product is >= _SMALL, so the relative error of a kept entry is below
+# p * _TINY / _SMALL (< 1e-14 for p < 1e6).
+cdef double _TINY = 1e-300
+cdef double _SMALL = 1e-280
+
+
+def gibbs_kernel(const double[:, ::1] M, double eps):
+    """``exp(-M / eps)`` with entries below 1e-300 set to 0 (the BLAS Sinkhorn's kernel)."""
+    Kmat = np.exp(-np.asarray(M) / eps)
+    Kmat[Kmat < _TINY] = 0.0
+    return np.ascontiguousarray(Kmat)
+
+
+cdef void _log_kprod(const double[:, ::1] Kmat, const double[:, ::1] M, double inv_eps,
+                     const double[:, ::1] lx, double[:, ::1] out, double[:, ::1] E,
+                     double[::1] shift, bint trans) noexcept nogil:
+    """``out[:, k] = log(Kmat @ exp(lx[:, k]))`` (``Kmat.T`` if trans), stabilised (see above)."""
+    cdef Py_ssize_t p = Kmat.shape[0], K = lx.shape[1], i, j, k
+    cdef int ip = <int> p, iK = <int> K
+    cdef double one = 1.0, zero = 0.0, t, m
+    cdef char tn = b'N', tt = b'T'
+    for k in range(K):
+        m = -INFINITY
+        for j in range(p):
+            if lx[j, k] > m:
+                m = lx[j, k]
+        shift[k] = m
+    for j in range(p):
+        for k in range(K):
+            if shift[k] == -INFINITY:
+                E[j, k] = 0.0
+            else:
+                t = exp(lx[j, k] - shift[k])
+                E[j, k] = t if t >= _TINY else 0.0
+    # C-ordered (p, K) arrays are column-major (K, p): out^T = E^T Kmat^T (or E^T Kmat)
+    cython_blas.dgemm(&tn, &tt if trans else &tn, &iK, &ip, &ip, &one, &E[0, 0], &iK,
+                      <double*> &Kmat[0, 0], &ip, &zero, &out[0, 0], &iK)
+    for i in range(p):
+        for k in range(K):
+            if shift[k] == -INFINITY:
+                out[i, k] = -INFINITY
+            elif out[i, k] >= _SMALL:
+                out[i, k] = shift[k] + log(out[i, k])
+            elif trans:
+                out[i, k] = _lse_plus(&M[0, i], &lx[0, k], p, p, K, inv_eps)
+            else:
+                out[i, k] = _lse_plus(&M[i, 0], &lx[0, k], p, 1, K, inv_eps)
+
+
+def sinkhorn_barycenter_blas(const double[:, ::1] Kmat, const double[:, ::1] M,
+                             const double[:, ::1] logA, double[:, ::1] lu, double[:, ::1] lv,
+                             double[::1] logq, double[:, ::1] lKv, double[:, ::1] lKu,
+                             double[:, ::1] E, double eps, double gamma, int max_iter,
+                             double tol, bint fixed_q, bint lkv_valid=False):
+    """The iterations of :func:`log_sinkhorn_barycenter` with kernel products through BLAS.
+
+    Same potentials and updates (log domain, warm-started in place), but every
+    ``LSE_j(-M_ij / eps + lx_j)`` is computed as a stabilised matrix product with
+    ``Kmat = gibbs_kernel(M, eps)`` (one ``dgemm`` per half-iteration instead of p^2 K
+    exponentials), falling back to the exact log-sum-exp for entries that would underflow.
+
+    Parameters
+    ----------
+    Kmat, M : (p, p)
+        Gibbs kernel and ground metric.
+    logA : (p, K)
+        Log of the histograms (``-inf`` for zeros).
+    lu, lv : (p, K), logq : (p,)
+        Potentials and log-barycenter, updated in place.
+    lKv, lKu, E : (p, K)
+        Work arrays. On return ``lKv = log(Kmat e^lv)`` and ``lKu = log(Kmat^T e^lu)`` for the
+        final potentials, so the row and column marginals of the plans are ``exp(lu + lKv)`` and
+        ``exp(lv + lKu)``.
+    eps, gamma, max_iter, tol, fixed_q
+        As in :func:`log_sinkhorn_barycenter`.
+    lkv_valid : bool, default False
+        ``lKv`` already holds ``log(Kmat e^lv)`` for the given ``lv`` (as left by the previous
+        call): the first kernel product is skipped (a warm start saves one of the three products
+        of a single iteration).
+
+    Returns
+    -------
+    int
+        Iterations done; stops when the largest change of ``lv`` is <= ``tol``.
+    """
+    cdef Py_ssize_t p = M.shape[0], K = logA.shape[1], i, j, k
+    cdef int it = 0
+    cdef double fi = gamma / (gamma + eps), inv_eps = 1.0 / eps, err, t, lw = -log(<double> K)
+    cdef double[::1] tmp = np.empty(K), shift = np.empty(K)
+    with nogil:
+        while it < max_iter:
+            it += 1
+            if it > 1 or not lkv_valid:
+                _log_kprod(Kmat, M, inv_eps, lv, lKv, E, shift, False)
+            for i in range(p):
+                for k in range(K):
+                    if logA[i, k] == -INFINITY or lKv[i, k] == -INFINITY:
+                        lu[i, k] = -INFINITY
+                    else:
+                        lu[i, k] = fi * (logA[i, k] - lKv[i, k])
+            _log_kprod(Kmat, M, inv_eps, lu, lKu, E, shift, True)
+            if not fixed_q:
+                for j in range(p):
+                    for k in range(K):
+                        tmp[k] = lw + (1.0 - fi) * lKu[j, k]
+                    logq[j] = _lse_row(&tmp[0], K, 1) / (1.0 - fi)
+            err = 0.0
+            for j in range(p):
+                for k in range(K):
+                    if logq[j] == -INFINITY or lKu[j, k] == -INFINITY:
+                        t = -INFINITY
+                    else:
+                        t = fi * (logq[j] - lKu[j, k])
+                    if t != lv[j, k]:
+                        if t == -INFINITY or lv[j, k] == -INFINITY:
+                            err = INFINITY
+                        elif abs(t - lv[j, k]) > err:
+                            err = abs(t - lv[j, k])
+                    lv[j, k] = t
+            if err <= tol:
+                break
+        _log_kprod(Kmat, M, inv_eps, lv, lKv, E, shift, False)
+    return it

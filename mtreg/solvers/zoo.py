@@ -32,6 +32,7 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
+from threadpoolctl import threadpool_limits
 
 from .._cy import _zoo
 from ..penalties.sparse_norms import GroupLasso, Lasso
@@ -117,7 +118,11 @@ class _Dense:
     def gradient(self, r):
         if self.shared:
             return self.X.T @ r.reshape(self.K, -1).T / self.n[0]
-        return (np.add.reduceat(self.X * r[:, None], self.ptr[:-1], axis=0) / self.n[:, None]).T
+        G = np.empty((self.p, self.K))
+        for k in range(self.K):  # one gemv per task, no (N, p) temporary
+            sl = slice(self.ptr[k], self.ptr[k + 1])
+            G[:, k] = self.X[sl].T @ r[sl] / self.n[k]
+        return G
 
     def task_dots(self, u, v):
         return np.bincount(self.task_id, weights=u * v, minlength=self.K)
@@ -137,21 +142,17 @@ class _Dense:
         if cols is not None:
             X = np.asfortranarray(X[:, cols])
         p = X.shape[1]
-        return Problem(X=X, y=self.y, task_ptr=self.ptr.astype(np.int64), shared=self.shared,
+        shared = self.shared and X.shape[0] != self.y.shape[0]  # a stacked X is per task
+        return Problem(X=X, y=self.y, task_ptr=self.ptr.astype(np.int64), shared=shared,
                        fit_intercept=False, center_inline=False, x_mean=np.zeros((p, self.K)),
                        x_scale=np.ones(p), y_mean=np.zeros(self.K))
 
 
-def _task_problem(problem: Problem, k: int) -> Problem:
-    """Task k of ``problem`` as a one-task :class:`Problem` (no copy of a shared design)."""
-    sl = slice(problem.task_ptr[k], problem.task_ptr[k + 1])
-    X = problem.X if problem.shared else problem.X[sl]
-    if not problem.shared and not sp.issparse(X):
-        X = np.asfortranarray(X)
-    return Problem(X=X, y=problem.y[sl], task_ptr=np.array([0, sl.stop - sl.start], dtype=np.int64),
-                   shared=problem.shared, fit_intercept=problem.fit_intercept,
-                   center_inline=problem.center_inline, x_mean=problem.x_mean[:, k:k + 1],
-                   x_scale=problem.x_scale, y_mean=problem.y_mean[k:k + 1])
+def _rescaled_design(D: _Dense, scale) -> np.ndarray:
+    """Stacked design whose column j of task k is multiplied by ``scale[j, k]`` (F-ordered)."""
+    if D.shared:
+        return np.asfortranarray(np.concatenate([D.X * scale[:, k] for k in range(D.K)], axis=0))
+    return np.asfortranarray(D.X * scale.T[D.task_id])
 
 
 def _warn(name, alpha, n_outer, what):
@@ -170,8 +171,9 @@ def solve_adaptive(problem: Problem, penalty, alpha: float, *, tol: float = 1e-6
     penalty (:class:`~mtreg.penalties.zoo.AdaptiveLasso`). Fit t (t = 1, ..., n_reweightings)
     is a weighted lasso / group lasso with the weights :meth:`penalty.reweight` of fit t - 1 (unit
     weights for t = 1), solved to a duality gap ``<= tol * F(0)`` by :func:`mtreg.solvers.bcd.solve`
-    warm-started from fit t - 1. A weighted lasso has per-entry weights: the tasks are
-    independent, so it is solved task by task, each with per-feature weights.
+    warm-started from fit t - 1. A lasso with per-entry weights ``w_jk`` is the plain lasso in
+    ``W'_jk = w_jk W_jk`` on the design whose column j of task k is divided by ``w_jk``: one call
+    of the solver over all tasks (stacked, centred designs), not one per task.
 
     Parameters
     ----------
@@ -180,7 +182,8 @@ def solve_adaptive(problem: Problem, penalty, alpha: float, *, tol: float = 1e-6
     alpha : float
     tol : float, default 1e-6
         Gap of every weighted fit, and outer rule: stop when a reweighting decreases F by at most
-        ``tol * F(0)``.
+        ``tol * F(0)`` and changes no entry of W by more than ``0.1 sqrt(tol) max|W|`` (MuTaR's
+        rule is the second one, at 1e-4).
     max_iter : int
         Epochs of each weighted fit.
     coef_init, intercept_init : optional
@@ -202,6 +205,7 @@ def solve_adaptive(problem: Problem, penalty, alpha: float, *, tol: float = 1e-6
     weights = penalty.reweight(W) if coef_init is not None else (
         np.ones(p) if group else np.ones((p, K)))
     history, n_iter, converged = [], 0, False
+    dense, last = None, None
     for _ in range(penalty.n_reweightings):
         if group:
             rec = bcd.solve(problem, GroupLasso(weights=weights), alpha, tol=tol,
@@ -213,21 +217,27 @@ def solve_adaptive(problem: Problem, penalty, alpha: float, *, tol: float = 1e-6
                             max_iter=max_iter, coef_init=W,
                             intercept_init=b if problem.center_inline else None)
             W, b, n_iter = rec.coef, rec.intercept, n_iter + rec.n_iter
-        else:
-            W = W.copy()
-            for k in range(K):
-                sub = _task_problem(problem, k)
-                rec = bcd.solve(sub, Lasso(weights=weights[:, k]), alpha, tol=tol,
-                                max_iter=max_iter, coef_init=W[:, k:k + 1],
-                                intercept_init=b[k:k + 1] if problem.center_inline else None)
-                W[:, k], b[k] = rec.coef[:, 0], rec.intercept[0]
-                n_iter += rec.n_iter
+        else:  # per-entry weights: one lasso on columns rescaled task by task (see Notes)
+            if dense is None:
+                dense = _Dense(problem)
+            inv = 1.0 / weights
+            sub = dense.as_problem(X=_rescaled_design(dense, inv))
+            rec = bcd.solve(sub, Lasso(), alpha, tol=tol, max_iter=max_iter,
+                            coef_init=W * weights)
+            W = rec.coef * inv
+            b = dense.intercept(W)
+            n_iter += rec.n_iter
         F = problem.datafit(W, b if problem.center_inline else None) + alpha * penalty.value(W)
         history.append(F)
         weights = penalty.reweight(W)
-        if len(history) > 1 and history[-2] - F <= tol * F0:
+        # MM decreases F by small steps for a long time before an entry reaches 0 and F drops
+        # again: stop on a small decrease AND a small change of W (relative, 0.1 sqrt(tol))
+        change = np.abs(W - last).max(initial=0.0) if last is not None else np.inf
+        if len(history) > 1 and history[-2] - F <= tol * F0 and \
+                change <= 0.1 * np.sqrt(tol) * max(np.abs(W).max(initial=0.0), 1e-300):
             converged = True
             break
+        last = W.copy()
     if not converged and penalty.n_reweightings > 1:
         _warn(penalty.name, alpha, len(history),
               f"the last reweighting decreased the objective by {history[-2] - history[-1]:.3g} "
@@ -427,35 +437,47 @@ class _OT:
     """Warm-started unbalanced Sinkhorn barycenters of the positive and negative parts.
 
     ``update(Tp, Tm)`` runs the log-domain iterations of
-    :func:`mtreg._cy._zoo.log_sinkhorn_barycenter` on both parts and stores their row marginals
-    ``mp``, ``mm`` (p, K), barycenters ``qp``, ``qm`` and returns the summed OT value.
+    :func:`mtreg._cy._zoo.sinkhorn_barycenter_blas` (kernel products through BLAS, exact
+    log-sum-exp where they would underflow) on both parts and stores their row marginals
+    ``mp``, ``mm`` (p, K), barycenters ``qp``, ``qm`` and returns the summed OT value. The dual
+    potentials are kept between calls (warm start across the outer iterations of the solver).
     """
 
     def __init__(self, M, epsilon, gamma, max_iter, tol):
         self.M = np.ascontiguousarray(M, dtype=np.float64)
         self.eps, self.gamma, self.max_iter, self.tol = float(epsilon), float(gamma), max_iter, tol
+        self.Kmat = _zoo.gibbs_kernel(self.M, self.eps)
         self.state = {}
+        self.lkv_valid = {}
         self.n_sinkhorn = 0
 
     def _one(self, key, A):
         p, K = A.shape
         if key not in self.state:
-            self.state[key] = (np.zeros((p, K)), np.zeros((p, K)), np.zeros(p))
-        lu, lv, logq = self.state[key]
+            self.state[key] = tuple(np.zeros((p, K)) for _ in range(2)) + (np.zeros(p),) + tuple(
+                np.empty((p, K)) for _ in range(3))
+        lu, lv, logq, lKv, lKu, E = self.state[key]
         if not A.any():
             return 0.0, np.zeros((p, K)), np.zeros(p)
         with np.errstate(divide="ignore"):
             logA = np.ascontiguousarray(np.log(A))
-        # columns whose scaling collapsed (-inf) are restarted from 0
-        lv[~np.isfinite(lv)] = 0.0
+        # entries whose scaling collapsed (-inf) are restarted from 0
+        bad = ~np.isfinite(lv)
+        valid = self.lkv_valid.get(key, False) and not bad.any()
+        lv[bad] = 0.0
         logq[~np.isfinite(logq)] = 0.0
-        self.n_sinkhorn += _zoo.log_sinkhorn_barycenter(self.M, logA, lu, lv, logq, self.eps,
-                                                        self.gamma, self.max_iter, self.tol, False)
-        row, col = np.empty((p, K)), np.empty((p, K))
-        _zoo.log_marginals(self.M, lu, lv, self.eps, row, col)
+        self.n_sinkhorn += _zoo.sinkhorn_barycenter_blas(self.Kmat, self.M, logA, lu, lv, logq,
+                                                         lKv, lKu, E, self.eps, self.gamma,
+                                                         self.max_iter, self.tol, False, valid)
+        self.lkv_valid[key] = True
+        with np.errstate(invalid="ignore"):
+            row = np.exp(lu + lKv)
+            col = np.exp(lv + lKu)
+        row[~np.isfinite(row)] = 0.0
+        col[~np.isfinite(col)] = 0.0
         q = np.exp(logq)
         mass = row.sum(axis=0)
-        with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore", divide="ignore"):
             ent = (np.where(row > 0, row * lu, 0.0).sum() + np.where(col > 0, col * lv, 0.0).sum()
                    - mass.sum())
             kl_a = np.where(row > 0, row * (np.log(np.where(row > 0, row, 1.0))
@@ -473,6 +495,29 @@ class _OT:
         return vp + vm
 
 
+_ANDERSON = 5  # memory of the Anderson extrapolation of MTW's outer iterations (0: off)
+
+
+def _log_parts(Tp, Tm):
+    """Stacked logs of the positive and negative parts (the Anderson state, positivity kept)."""
+    return np.log(np.maximum(np.concatenate([Tp, Tm]), 1e-300))
+
+
+def _anderson(xs, gs, x1):
+    """Anderson (type II) extrapolation of the fixed-point iteration ``x -> x + g(x)``.
+
+    ``xs``, ``gs``: the last iterates and their steps (oldest first), ``x1 = xs[-1] + gs[-1]``.
+    Returns the extrapolated point, or None if the least-squares system is degenerate.
+    """
+    dG = np.stack([(b - a).ravel() for a, b in zip(gs[:-1], gs[1:], strict=True)], axis=1)
+    dX = np.stack([(b - a).ravel() for a, b in zip(xs[:-1], xs[1:], strict=True)], axis=1)
+    coef, *_ = np.linalg.lstsq(dG, gs[-1].ravel(), rcond=1e-10)
+    if not np.all(np.isfinite(coef)):
+        return None
+    x = x1.ravel() - (dX + dG) @ coef
+    return np.minimum(x, 700.0).reshape(x1.shape)
+
+
 def solve_mtw(problem: Problem, penalty, alpha: float, *, tol: float = 1e-6,
               max_iter: int = 10_000, coef_init=None, intercept_init=None,
               max_outer: int = 500) -> SolverRecord:
@@ -482,15 +527,20 @@ def solve_mtw(problem: Problem, penalty, alpha: float, *, tol: float = 1e-6,
     barycenters, with ``kappa = alpha (1 - l1_ratio) gamma`` and l1 levels
     ``lam = alpha l1_ratio * weights``. One outer iteration:
 
-    1. barycenter step: log-domain unbalanced Sinkhorn (Cython), warm-started; gives the row
+    1. barycenter step: ``max_iter_ot`` log-domain unbalanced Sinkhorn iterations (Cython,
+       kernel products through BLAS), warm-started across outer iterations; gives the row
        marginals ``m+-_k = P+-_k 1`` of the plans, and the OT value;
     2. theta-step: exact coordinate descent on W+, W- for fixed plans (Cython
        :func:`mtreg._cy._zoo.mtw_epochs`): the only theta-dependent OT part is
        ``gamma KL(m_k | theta_k)``;
     3. with ``concomitant``: ``sigma_k = max(||r_k|| / sqrt(n_k), sigma_min_k)``.
 
-    The objective after step 1 is recorded; the fit stops when it decreases by at most
-    ``tol * F(0)`` (``history``: every outer objective). ReMTW repeats this for
+    The objective after step 1 is recorded; the fit stops when a plain outer iteration decreases
+    it by at most ``tol * F(0)`` (``history``: every outer objective). The outer iterations are a
+    slowly contracting fixed-point map (the plans pull W+- towards the barycenters by a factor
+    ``eps / (gamma + eps)`` per step): they are accelerated by Anderson extrapolation (memory 5) of
+    ``(log W+, log W-)``, safeguarded (an extrapolated point whose objective is higher than the
+    last one is dropped for the plain step, and the memory restarted). ReMTW repeats this for
     ``n_reweightings`` l1 weightings ``0.5 / (sqrt(W+-_jk) + 1e-10)`` (MuTaR's), each warm-started
     (``extra["reweighting_objective"]``: the ReMTW objective after each).
 
@@ -537,6 +587,17 @@ def solve_mtw(problem: Problem, penalty, alpha: float, *, tol: float = 1e-6,
 
     update_sigma(r)
     F0 = datafit(D.y)
+    # the kernel products are small (p x p x K): BLAS threads only add synchronisation (and
+    # thrash on a loaded machine), so the solver runs them on one thread
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _mtw_loop(D, penalty, alpha, tol, max_iter, max_outer, ot, Tp, Tm, r, sigma,
+                         F0, kappa, r_l1, datafit, update_sigma)
+
+
+def _mtw_loop(D, penalty, alpha, tol, max_iter, max_outer, ot, Tp, Tm, r, sigma, F0,
+              kappa, r_l1, datafit, update_sigma):
+    """The outer loops of :func:`solve_mtw` (reweightings, then BCD steps)."""
+    p, K = D.p, D.K
     wp = np.ones((p, K))
     wm = np.ones((p, K))
     history, trace, n_iter, converged_all = [], [], 0, True
@@ -545,21 +606,47 @@ def solve_mtw(problem: Problem, penalty, alpha: float, *, tol: float = 1e-6,
         lam_p = np.ascontiguousarray(alpha * r_l1 * wp)
         lam_m = np.ascontiguousarray(alpha * r_l1 * wm)
         prev, converged = np.inf, False
+        xs, gs, base = [], [], None
         for _ in range(max_outer):
             ot_val = ot.update(Tp, Tm) if kappa > 0 else 0.0
             l1 = float((lam_p * Tp).sum() + (lam_m * Tm).sum())
             F = datafit(r) + alpha * (1.0 - r_l1) * ot_val + l1
+            if base is not None and F > prev:  # the extrapolation failed: back to the plain step
+                Tp[:], Tm[:], r[:], sigma[:] = base
+                xs, gs = [], []
+                ot_val = ot.update(Tp, Tm)
+                l1 = float((lam_p * Tp).sum() + (lam_m * Tm).sum())
+                F = datafit(r) + alpha * (1.0 - r_l1) * ot_val + l1
+            extrapolated, base = base is not None, None
             trace.append(F)
-            if prev - F <= tol * F0:
+            # stop on a small decrease of a plain step (a partial Sinkhorn update may also raise
+            # F slightly: that is not convergence, the iterations go on)
+            if 0.0 <= prev - F <= tol * F0 and not extrapolated:
                 converged = True
                 break
             prev = F
             mp = ot.mp if kappa > 0 else zero
             mm = ot.mm if kappa > 0 else zero
+            x0 = _log_parts(Tp, Tm) if kappa > 0 else None
             n_iter += _zoo.mtw_epochs(D.X, D.x_off, D.ptr, r, Tp, Tm, D.a, sigma, lam_p, lam_m,
                                       kappa, np.ascontiguousarray(mp), np.ascontiguousarray(mm),
                                       int(min(max_iter, 1000)), 1e-2 * tol * F0)
             update_sigma(r)
+            if kappa > 0 and _ANDERSON > 0:
+                x1 = _log_parts(Tp, Tm)
+                xs.append(x0)
+                gs.append(x1 - x0)
+                xs, gs = xs[-_ANDERSON - 1:], gs[-_ANDERSON - 1:]
+                if len(gs) > 1:
+                    x_acc = _anderson(xs, gs, x1)
+                    if x_acc is not None:
+                        base = (Tp.copy(), Tm.copy(), r.copy(), sigma.copy())
+                        Tp[:] = np.exp(x_acc[:p])
+                        Tm[:] = np.exp(x_acc[p:])
+                        Tp[base[0] == 0.0] = 0.0
+                        Tm[base[1] == 0.0] = 0.0
+                        r[:] = D.residual(Tp - Tm)
+                        update_sigma(r)
         converged_all &= converged
         pen_l1 = penalty.l1_term(Tp, Tm)
         history.append(datafit(r) + alpha * ((1.0 - r_l1) * ot_val + r_l1 * pen_l1))
