@@ -29,7 +29,7 @@ from patsy import EvalEnvironment
 from scipy.special import expit
 
 from .model import MultiTaskModel, _check_int, _check_positive_number
-from .path import PathResults, _check_alphas, alpha_grid, fit_path, path_from_model
+from .path import PathResults, _check_alphas, _model_alphas, _path_results, alpha_grid, fit_path
 from .solvers import make_problem, to_original_scale
 
 __all__ = ["CVResults", "CVGridResults", "cv", "cv_model", "make_folds", "SCORINGS"]
@@ -228,7 +228,7 @@ class _Arrays:
 
 
 def _fold_errors(design, foldid, f, penalty, alphas, fit_intercept, standardize, tol, max_iter,
-                 scoring, task_var, family="gaussian"):
+                 scoring, task_var, family="gaussian", dtype="float64"):
     """Per-task error (K, L) and test counts (K,) of fold f."""
     train = foldid != f
     X, y, ptr = _split_design(design, train)
@@ -239,17 +239,25 @@ def _fold_errors(design, foldid, f, penalty, alphas, fit_intercept, standardize,
                                         fit_intercept=fit_intercept, standardize=standardize)
     else:
         problem = make_problem(X, y, ptr, shared=design.shared, fit_intercept=fit_intercept,
-                               standardize=standardize)
+                               standardize=standardize, dtype=dtype)
     raw = fit_path(problem, penalty, alphas, tol=tol, max_iter=max_iter)
     K, L = design.n_tasks, len(alphas)
     errors = np.full((K, L), np.nan)
     counts = np.zeros(K, dtype=np.int64)
     score, _ = SCORINGS[scoring]
     test = ~train
+    # the whole path on the original scale once (not once per task)
+    W_all = np.empty((design.n_features, K, L))
+    b_all = np.zeros((K, L))
+    for i in range(L):
+        W_all[:, :, i], bi = to_original_scale(problem, raw.coef[:, :, i], raw.intercept[:, i])
+        if fit_intercept:
+            b_all[:, i] = bi
+    if design.shared:
+        Xt = design.X[test]
+        n = design.X.shape[0]
     for k in range(K):
         if design.shared:
-            Xt = design.X[test]
-            n = design.X.shape[0]
             yt = design.y[k * n:(k + 1) * n][test]
         else:
             rows = np.flatnonzero(test[design.task_ptr[k]:design.task_ptr[k + 1]]) + design.task_ptr[k]
@@ -257,12 +265,7 @@ def _fold_errors(design, foldid, f, penalty, alphas, fit_intercept, standardize,
         counts[k] = len(yt)
         if counts[k] == 0:
             continue
-        W = np.empty((design.n_features, L))
-        b = np.empty(L)
-        for i in range(L):
-            Wi, bi = to_original_scale(problem, raw.coef[:, :, i], raw.intercept[:, i])
-            W[:, i], b[i] = Wi[:, k], (bi[k] if fit_intercept else 0.0)
-        pred = np.asarray(Xt @ W) + b
+        pred = np.asarray(Xt @ W_all[:, k, :]) + b_all[k]
         if family == "binomial" and scoring not in _BINOMIAL_LINK:
             pred = expit(pred)  # mse / mae of the probabilities
         errors[k] = score(yt, pred)
@@ -461,15 +464,19 @@ def cv_model(model: MultiTaskModel, *, n_folds=10, foldid=None, alphas=None, n_a
         fold_rows = make_folds(design, n_folds, random_state, by_class=family == "binomial")
     F = int(fold_rows.max()) + 1
     _check_fold_rows(design, fold_rows, F)
-    full = path_from_model(model, n_alphas=n_alphas, alpha_min_ratio=alpha_min_ratio,
-                           alphas=alphas, tol=tol, max_iter=max_iter)
+    alphas, amax = _model_alphas(model, n_alphas, alpha_min_ratio, alphas)
     task_var = np.array([design.y[a:z].var() for a, z in
                          zip(design.task_ptr[:-1], design.task_ptr[1:], strict=True)])
     arrays = _Arrays.of(design)
-    jobs = (delayed(_fold_errors)(arrays, fold_rows, f, model.penalty, full.alphas,
-                                  model.fit_intercept, model.standardize, tol, max_iter, scoring,
-                                  task_var, family) for f in range(F))
-    out = Parallel(n_jobs=n_jobs)(jobs)
+    # the full-data path is one more job next to the folds (largest first), so that with
+    # n_jobs workers the F + 1 paths share the cores instead of the full path running alone
+    jobs = [delayed(fit_path)(model.problem, model.penalty, alphas, tol=tol, max_iter=max_iter)]
+    jobs += [delayed(_fold_errors)(arrays, fold_rows, f, model.penalty, alphas,
+                                   model.fit_intercept, model.standardize, tol, max_iter, scoring,
+                                   task_var, family, getattr(model, "dtype", "float64"))
+             for f in range(F)]
+    raw, *out = Parallel(n_jobs=n_jobs)(jobs)
+    full = _path_results(model, alphas, raw, amax, tol, max_iter)
     errors, counts = zip(*out, strict=True)
     return CVResults(full, errors, counts, fold_rows, scoring)
 
@@ -477,13 +484,13 @@ def cv_model(model: MultiTaskModel, *, n_folds=10, foldid=None, alphas=None, n_a
 def cv(formula, data=None, task=None, *, penalty="group_lasso", n_folds=10, foldid=None,
        alphas=None, n_alphas=100, alpha_min_ratio=None, grid=None, scoring=None, n_jobs=None,
        random_state=0, fit_intercept=True, standardize=True, family="gaussian", missing="drop",
-       tol=1e-6, max_iter=10_000, **penalty_options):
+       tol=1e-6, max_iter=10_000, dtype="float64", **penalty_options):
     """K-fold cross-validation of a regularisation path, as ``cv.glmnet``.
 
     Parameters
     ----------
-    formula, data, task, penalty, fit_intercept, standardize, family, missing
-        As in :func:`mtreg.fit`.
+    formula, data, task, penalty, fit_intercept, standardize, family, missing, dtype
+        As in :func:`mtreg.fit` (with ``dtype="float32"`` the folds' paths run in float32 too).
     n_folds : int, default 10
         Folds drawn within each task (ignored with ``foldid``).
     foldid : array-like of shape (n_rows,), optional
@@ -516,7 +523,7 @@ def cv(formula, data=None, task=None, *, penalty="group_lasso", n_folds=10, fold
     model = MultiTaskModel.from_formula(formula, data, task=task, missing=missing,
                                         eval_env=EvalEnvironment.capture(1), penalty=penalty,
                                         fit_intercept=fit_intercept, standardize=standardize,
-                                        family=family, **penalty_options)
+                                        family=family, dtype=dtype, **penalty_options)
     common = {"n_folds": n_folds, "foldid": foldid, "scoring": scoring, "n_jobs": n_jobs,
               "random_state": random_state, "tol": tol, "max_iter": max_iter}
     if grid is None:

@@ -16,7 +16,8 @@ from patsy import EvalEnvironment
 
 from .criteria import CRITERIA, information_criteria
 from .model import MultiTaskModel, _check_int, _check_positive_number
-from .solvers import bcd, get_solver, to_original_scale
+from .solvers import bcd, get_solver, logistic, to_original_scale
+from .solvers.logistic import LogisticProblem
 from .solvers.problem import Problem
 
 __all__ = ["PathResults", "path", "alpha_grid", "fit_path", "select"]
@@ -73,19 +74,27 @@ class _RawPath:
     converged: np.ndarray   # (L,)
 
 
+def _raw_from_records(recs) -> _RawPath:
+    return _RawPath(np.stack([r.coef for r in recs], axis=2),
+                    np.stack([r.intercept for r in recs], axis=1),
+                    np.array([r.n_iter for r in recs], dtype=np.int64),
+                    np.array([r.gap for r in recs]),
+                    np.array([r.converged for r in recs], dtype=bool))
+
+
 def fit_path(problem, penalty, alphas, *, tol=1e-6, max_iter=10_000, coef_init=None) -> _RawPath:
     """Fit ``problem`` at every alpha (decreasing), each fit warm-started from the previous one."""
     p, K, L = problem.n_features, problem.n_tasks, len(alphas)
+    grid = [float(a) for a in alphas]
+    if isinstance(problem, LogisticProblem):
+        # binomial: W, intercepts and the linear predictor carried along, strong-rule working sets
+        return _raw_from_records(logistic.solve_path(problem, penalty, grid, tol=tol,
+                                                     max_iter=max_iter, coef_init=coef_init))
     if type(problem) is Problem and getattr(penalty, "solver", "bcd") == "bcd" \
             and getattr(penalty, "kernel", None) in ("l1", "l21"):
-        # Gaussian BCD: residuals, last gradient and strong-rule working sets carried along
-        recs = bcd.solve_path(problem, penalty, [float(a) for a in alphas], tol=tol,
-                              max_iter=max_iter, coef_init=coef_init)
-        return _RawPath(np.stack([r.coef for r in recs], axis=2),
-                        np.stack([r.intercept for r in recs], axis=1),
-                        np.array([r.n_iter for r in recs], dtype=np.int64),
-                        np.array([r.gap for r in recs]),
-                        np.array([r.converged for r in recs], dtype=bool))
+        # Gaussian BCD: residuals, last gradient and predicted warm starts carried along
+        return _raw_from_records(bcd.solve_path(problem, penalty, grid, tol=tol,
+                                                max_iter=max_iter, coef_init=coef_init))
     solve = get_solver(penalty)
     coef = np.zeros((p, K, L))
     intercept = np.zeros((K, L))
@@ -280,12 +289,13 @@ class PathResults:
 
 def path(formula, data=None, task=None, *, penalty="group_lasso", n_alphas=100,
          alpha_min_ratio=None, alphas=None, fit_intercept=True, standardize=True,
-         family="gaussian", missing="drop", tol=1e-6, max_iter=10_000, **penalty_options):
+         family="gaussian", missing="drop", tol=1e-6, max_iter=10_000, dtype="float64",
+         **penalty_options):
     """Fit a regularisation path from a formula.
 
     Parameters
     ----------
-    formula, data, task, penalty, fit_intercept, standardize, family, missing
+    formula, data, task, penalty, fit_intercept, standardize, family, missing, dtype
         As in :func:`mtreg.fit`.
     n_alphas : int, default 100
         Grid size (ignored with ``alphas``).
@@ -306,7 +316,7 @@ def path(formula, data=None, task=None, *, penalty="group_lasso", n_alphas=100,
     model = MultiTaskModel.from_formula(formula, data, task=task, missing=missing,
                                         eval_env=EvalEnvironment.capture(1), penalty=penalty,
                                         fit_intercept=fit_intercept, standardize=standardize,
-                                        family=family, **penalty_options)
+                                        family=family, dtype=dtype, **penalty_options)
     return path_from_model(model, n_alphas=n_alphas, alpha_min_ratio=alpha_min_ratio,
                            alphas=alphas, tol=tol, max_iter=max_iter)
 
@@ -316,6 +326,13 @@ def path_from_model(model: MultiTaskModel, *, n_alphas=100, alpha_min_ratio=None
     """The path of an existing :class:`MultiTaskModel` (see :func:`path`)."""
     tol = _check_positive_number("tol", tol, allow_zero=False)
     max_iter = _check_int("max_iter", max_iter)
+    alphas, amax = _model_alphas(model, n_alphas, alpha_min_ratio, alphas)
+    raw = fit_path(model.problem, model.penalty, alphas, tol=tol, max_iter=max_iter)
+    return _path_results(model, alphas, raw, amax, tol, max_iter)
+
+
+def _model_alphas(model: MultiTaskModel, n_alphas, alpha_min_ratio, alphas):
+    """``(alphas, alpha_max)`` of a model's path: the given grid (sorted) or glmnet's default."""
     try:
         amax = model.alpha_max()
     except ValueError:
@@ -326,7 +343,11 @@ def path_from_model(model: MultiTaskModel, *, n_alphas=100, alpha_min_ratio=None
                             n_features=d.n_features)
     else:
         alphas = _check_alphas(alphas)
-    raw = fit_path(model.problem, model.penalty, alphas, tol=tol, max_iter=max_iter)
+    return alphas, amax
+
+
+def _path_results(model, alphas, raw: _RawPath, amax, tol, max_iter) -> PathResults:
+    """:class:`PathResults` of a raw path fitted by :func:`fit_path` (here or in a worker)."""
     res = PathResults(model, alphas, raw, amax)
     res.tol, res.max_iter = tol, max_iter
     return res

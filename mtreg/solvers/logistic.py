@@ -11,7 +11,19 @@ exactly as for the Gaussian family (:func:`make_logistic_problem` calls
 response is kept as the raw 0/1 labels (``y_mean = 0``), so
 :func:`~mtreg.solvers.problem.to_original_scale` maps ``(W, b)`` back unchanged.
 
-Algorithm: an outer loop that reuses the penalty's OWN Gaussian solver (``bcd``, ``spg``,
+Algorithm, lasso / group-lasso family (``kernel`` ``"l1"``/``"l21"``, solver ``bcd``, elastic-net
+mixing allowed): a dedicated proximal Newton solver (glmnet, skglm's ``ProxNewton``) whose inner
+loops are the Cython kernel :mod:`mtreg._cy._logistic`. A Python outer loop computes the full
+gradient, the duality gap (per task for the lasso, whose tasks are independent) and a working set
+(the support plus the rows violating the optimality conditions most, at least ``2 x`` the
+support); the kernel then runs, on the working set, Newton iterations (IRLS weights, coordinate
+descent on the weighted quadratic with the change of the linear predictor kept up to date, the
+intercepts as unpenalised coordinates, a backtracking line search on the true objective) until
+the working-set optimality violation is ``<= 0.3`` times the full one. :func:`solve_path` carries
+``W``, ``b`` and the linear predictor along a grid and seeds each working set with the sequential
+strong rule.
+
+Algorithm, every other penalty: an outer loop that reuses the penalty's OWN Gaussian solver (``bcd``, ``spg``,
 ``sgmtl``, ...) on quadratic models of the logistic loss, so that every penalty whose solver takes
 a :class:`~mtreg.solvers.problem.Problem` gets a logistic twin without new code:
 
@@ -52,7 +64,7 @@ from sklearn.exceptions import ConvergenceWarning
 from ._record import SolverRecord
 from .problem import Problem, make_problem
 
-__all__ = ["LogisticProblem", "make_logistic_problem", "solve", "alpha_max", "check_penalty",
+__all__ = ["LogisticProblem", "make_logistic_problem", "solve", "solve_path", "alpha_max", "check_penalty",
            "logistic_loss", "check_labels", "path_deviance", "NOT_SUPPORTED"]
 
 #: floor of the IRLS weights p (1 - p) (glmnet's 1e-5): bounds the working response
@@ -439,7 +451,9 @@ def solve(problem: LogisticProblem, penalty, alpha: float, *, tol: float = 1e-6,
         The Gaussian solver ``inner(problem, penalty, alpha, tol=, max_iter=, coef_init=)``;
         by default the one the penalty names.
     method : {"newton", "mm"}
-        Start with proximal Newton steps (MM as a fallback) or use MM steps only.
+        Proximal Newton (the Cython kernel for the lasso / group-lasso family; Newton steps with
+        the Gaussian solver and MM as a fallback otherwise) or MM steps only (with the Gaussian
+        solver, for every penalty).
     max_outer : int, default 200
         Most outer iterations.
 
@@ -469,13 +483,19 @@ def solve(problem: LogisticProblem, penalty, alpha: float, *, tol: float = 1e-6,
         raise ValueError(f"alpha must be a finite number > 0, got {alpha!r}")
     if not (np.isfinite(tol) and tol > 0):
         raise ValueError(f"tol must be a finite number > 0, got {tol!r}")
-    if inner is None:
-        from . import _gaussian_solver
+    from . import _gaussian_solver, bcd
 
+    if inner is None:
         inner = _gaussian_solver(penalty)
     inner_name = getattr(penalty, "solver", "bcd")
     lp = problem
     p, K = lp.n_features, lp.n_tasks
+    if method == "newton" and inner is bcd.solve \
+            and _kernel_ok(penalty, _gap_levels(penalty, p, alpha), inner_name):
+        state = _start_state(lp, coef_init, intercept_init)
+        conv, gap, n_iter, n_outer = _solve_kernel(lp, penalty, alpha, _gap_levels(penalty, p, alpha),
+                                                   tol, max_iter, max_outer, state)
+        return _record_kernel(lp, penalty, alpha, state, conv, gap, n_iter, n_outer, tol)
     null_obj, b0, _ = lp.null_fit()
     scale = max(null_obj, np.finfo(float).tiny)
     gap_tol = tol * scale
@@ -681,3 +701,327 @@ def path_deviance(design, coefs: np.ndarray, intercepts: np.ndarray, fit_interce
         ybar = yk.mean() if fit_intercept else 0.5
         null[k] = -2.0 * float(np.sum(xlogy(yk, ybar) + xlogy(1 - yk, 1 - ybar)))
     return dev, null
+
+
+# --------------------------------------------------------------------------- the Cython kernel
+#: largest number of proximal Newton iterations / CD epochs per kernel call
+_MAX_PN = 50
+_MAX_CD = 50
+#: smallest working set (rows) and its growth (a multiple of the support), as skglm
+_WS_MIN = 10
+_WS_GROW = 2
+#: the working-set subproblem is solved until its optimality violation is <= this fraction of
+#: the violation over all rows (skglm's 0.3)
+_INNER_FRAC = 0.3
+#: outer iterations without a smaller duality gap after which the fit stops (rounding level)
+_STALL = 10
+#: the CD epochs of one Newton step run until their estimated decrease sum c (dW)^2 is <= this
+#: times the square of the Newton tolerance (an accurate direction keeps Newton's fast rate)
+_CD_FRAC = 1.0
+
+
+def _kkt_rows(W, Gr, lam1, l21):
+    """Optimality violation of every row (l21: shape (p, 1)) or entry (l1: (p, K)).
+
+    ``Gr`` is minus the gradient of the smooth part (loss and ridge) at ``W``.
+    """
+    if l21:
+        nrm = np.linalg.norm(W, axis=1)
+        on = nrm > 0
+        E = Gr - np.where(on, lam1 / np.where(on, nrm, 1.0), 0.0)[:, None] * W
+        en = np.linalg.norm(E, axis=1)
+        return np.where(on, en, np.maximum(np.linalg.norm(Gr, axis=1) - lam1, 0.0))[:, None]
+    L = lam1[:, None]
+    return np.where(W != 0, np.abs(Gr - L * np.sign(W)), np.maximum(np.abs(Gr) - L, 0.0))
+
+
+def _kernel_ok(penalty, levels, inner_name: str) -> bool:
+    """Whether the dedicated proximal Newton kernel solves ``penalty`` (lasso / group lasso)."""
+    return (levels is not None and inner_name == "bcd"
+            and getattr(penalty, "kernel", None) in ("l1", "l21")
+            and getattr(penalty, "is_convex", True))
+
+
+class _KernelDesign:
+    """The arrays :mod:`mtreg._cy._logistic` reads (built once per problem, cached on it)."""
+
+    def __init__(self, lp: LogisticProblem):
+        K, p = lp.n_tasks, lp.n_features
+        self.optr = np.ascontiguousarray(lp.task_ptr, dtype=np.intp)
+        self.xoff = (np.zeros(K, dtype=np.intp) if lp.shared
+                     else np.ascontiguousarray(self.optr[:-1]))
+        dummy_i = np.zeros((1, 1), dtype=np.intp)
+        if sp.issparse(lp.X):
+            X = sp.csc_matrix(lp.X, dtype=np.float64)
+            if not X.has_sorted_indices:
+                X = X.sorted_indices()
+            indptr = X.indptr.astype(np.intp)
+            if lp.shared:
+                cstart = np.repeat(indptr[:-1, None], K, axis=1)
+                cend = np.repeat(indptr[1:, None], K, axis=1)
+            else:
+                col = np.repeat(np.arange(p), np.diff(indptr))
+                task = np.searchsorted(self.optr, X.indices, side="right") - 1
+                counts = np.bincount(col * K + task, minlength=p * K).reshape(p, K)
+                ctp = np.zeros((p, K + 1), dtype=np.intp)
+                np.cumsum(counts, axis=1, out=ctp[:, 1:])
+                ctp += indptr[:-1, None]
+                cstart, cend = ctp[:, :-1], ctp[:, 1:]
+            data = X.data if X.data.size else np.zeros(1)
+            indices = X.indices.astype(np.intp) if X.indices.size else np.zeros(1, dtype=np.intp)
+            self.args = (True, np.zeros((1, 1), order="F"), np.ascontiguousarray(data),
+                         np.ascontiguousarray(indices), np.ascontiguousarray(cstart),
+                         np.ascontiguousarray(cend), self.xoff, self.optr)
+        else:
+            X = np.asfortranarray(lp.X, dtype=np.float64)
+            self.args = (False, X, np.zeros(1), np.zeros(1, dtype=np.intp), dummy_i, dummy_i,
+                         self.xoff, self.optr)
+
+
+def _kernel_design(lp: LogisticProblem) -> _KernelDesign:
+    kd = lp.__dict__.get("_kernel_design")
+    if kd is None:
+        kd = _KernelDesign(lp)
+        lp.__dict__["_kernel_design"] = kd
+    return kd
+
+
+def _null_losses(lp: LogisticProblem) -> tuple[np.ndarray, np.ndarray]:
+    """Per-task losses at W = 0 with optimal intercepts, and those intercepts (cached)."""
+    cached = lp.__dict__.get("_null_losses")
+    if cached is None:
+        _, b0, _ = lp.null_fit()
+        loss = lp.task_mean(logistic_loss(lp.y, b0[lp.task_id]))
+        cached = lp.__dict__["_null_losses"] = (loss, b0)
+    return cached
+
+
+def _task_gaps(lp: LogisticProblem, W, loss_k, rho_c, G, levels) -> np.ndarray:
+    """Per-task contributions to the duality gap (their sum is the gap; l1: each task's own gap).
+
+    ``rho_c`` is ``y - p`` centred per task (when intercepts are fitted), ``G`` its gradient.
+    """
+    lam1, lam2, l21 = levels
+    K = lp.n_tasks
+    if l21:
+        norms = np.linalg.norm(W, axis=1)
+        # the l21 norm is not separable by task: spread it by the tasks' squared shares
+        share = np.divide(W * W, (norms * norms)[:, None], out=np.zeros_like(W),
+                          where=norms[:, None] > 0)
+        pen_k = (lam1 * norms) @ share
+    else:
+        pen_k = lam1 @ np.abs(W)
+    primal_k = loss_k + pen_k + 0.5 * lam2 * np.sum(W * W, axis=0)
+    if lam2 > 0:
+        s = np.ones(K)
+        if l21:
+            nrm = np.linalg.norm(G, axis=1)
+            ST = G * (np.maximum(nrm - lam1, 0.0) / np.maximum(nrm, 1e-300))[:, None]
+        else:
+            ST = np.sign(G) * np.maximum(np.abs(G) - lam1[:, None], 0.0)
+        conj_k = np.sum(ST * ST, axis=0) / (2 * lam2)
+    else:
+        conj_k = np.zeros(K)
+        if l21:
+            ratio = np.linalg.norm(G, axis=1) / lam1
+            s = np.full(K, 1.0 / max(1.0, ratio.max(initial=0.0)))
+        else:
+            ratio = np.abs(G) / lam1[:, None]
+            s = 1.0 / np.maximum(1.0, ratio.max(axis=0, initial=0.0))
+    a = lp.y - s[lp.task_id] * rho_c
+    dual_k = -lp.task_mean(_neg_entropy(a)) - conj_k
+    return primal_k - dual_k
+
+
+class _KernelState:
+    """W, b and the linear predictor of one run of the kernel solver (reused along a path)."""
+
+    def __init__(self, lp: LogisticProblem, W, b):
+        self.W = np.ascontiguousarray(W, dtype=np.float64)
+        self.b = np.ascontiguousarray(b, dtype=np.float64)
+        self.eta = np.ascontiguousarray(lp.predict(self.W, self.b if lp.fit_intercept else None))
+        self.G = None  # gradient of the last certificate (for the strong rule)
+        self.history: list[float] = []  # F at every outer iteration of the current fit
+
+
+def _solve_kernel(lp: LogisticProblem, penalty, alpha, levels, tol, max_iter, max_outer,
+                  state: _KernelState, strong=None):
+    """Working-set proximal Newton with the Cython kernel; returns (converged, gap, n_iter, n_outer).
+
+    Every outer iteration computes the full gradient and the duality gap (per task for the
+    lasso, whose tasks are independent), and solves the working-set subproblem of every task
+    (lasso) or of all tasks together (group lasso) that is not yet certified.
+    """
+    from .._cy import _logistic
+
+    kd = _kernel_design(lp)
+    lam1, lam2, l21 = levels
+    K, p = lp.n_tasks, lp.n_features
+    null_k, _ = _null_losses(lp)
+    target = tol * max(float(null_k.sum()), np.finfo(float).tiny)
+    target_k = target * null_k / max(float(null_k.sum()), np.finfo(float).tiny)
+    fit_b = bool(lp.fit_intercept)
+    all_tasks = np.arange(K, dtype=np.intp)
+    unpen = lam1 <= 0
+    n_iter, gap, converged, n_outer = 0, np.inf, False, 0
+    n_newton, best, stalled = 0, np.inf, 0
+    state.history = []
+    for n_outer in range(1, max_outer + 1):  # noqa: B007 - reported
+        W, eta = state.W, state.eta
+        rho = lp.y - expit(eta)
+        viol_b = np.zeros(K)
+        if fit_b:
+            mean_rho = lp.task_mean(rho)
+            viol_b = np.abs(mean_rho)
+            rho = rho - mean_rho[lp.task_id]
+        G = _grad(lp, rho)
+        state.G = G
+        loss_k = lp.task_mean(logistic_loss(lp.y, eta))
+        gaps = np.maximum(_task_gaps(lp, W, loss_k, rho, G, levels), 0.0)
+        gap = float(gaps.sum())
+        state.history.append(float(loss_k.sum()) + alpha * float(penalty.value(W)))
+        if gap <= target:
+            converged = True
+            n_outer -= 1
+            break
+        if n_iter >= max_iter:
+            break
+        Gr = G - lam2 * W
+        viol_rows = _kkt_rows(W, Gr, lam1, l21)
+        if l21:
+            blocks = [all_tasks]
+        else:
+            blocks = [np.array([k], dtype=np.intp) for k in range(K) if gaps[k] > target_k[k]]
+        for tasks in blocks:
+            if l21:
+                supp = np.any(W != 0, axis=1)
+                viol = np.linalg.norm(Gr, axis=1) - lam1
+            else:
+                k = tasks[0]
+                supp = W[:, k] != 0
+                viol = np.abs(Gr[:, k]) - lam1
+            score = viol / np.where(unpen, 1.0, lam1)  # violation relative to the level
+            score[supp | unpen] = np.inf
+            if strong is not None and n_outer == 1:
+                score[strong] = np.maximum(score[strong], 0.0) + 1e300
+            n_supp = int(np.count_nonzero(supp | unpen))
+            size = max(_WS_MIN, _WS_GROW * n_supp)
+            if strong is not None and n_outer == 1:
+                size = max(size, int(np.count_nonzero(strong | supp | unpen)))
+            size = min(size, p)
+            cand = np.flatnonzero(score > 0)
+            if cand.size > size:
+                cand = cand[np.argpartition(-score[cand], size - 1)[:size]]
+            ws = np.ascontiguousarray(np.sort(cand), dtype=np.intp)
+            v_b = float(np.max(viol_b[tasks], initial=0.0))
+            tol_kkt = _INNER_FRAC * max(float(np.max(viol_rows if l21 else viol_rows[:, tasks],
+                                                     initial=0.0)), v_b)
+            n_pn, n_ep, _, _ = _logistic.prox_newton(
+                *kd.args, lp.y, state.eta, state.W, state.b, tasks, ws, lam1, lam2, l21, fit_b,
+                _MAX_PN, _MAX_CD, tol_kkt, _CD_FRAC * tol_kkt * tol_kkt)
+            n_iter += n_ep
+            n_newton += n_pn
+        if gap < best:
+            best, stalled = gap, 0
+        else:
+            stalled += 1
+            if stalled >= _STALL:  # the gap is at its rounding level: no progress possible
+                break
+    state.n_newton = n_newton
+    return converged, gap, n_iter, n_outer
+
+
+def _record_kernel(lp, penalty, alpha, state, converged, gap, n_iter, n_outer, tol):
+    null_obj = float(_null_losses(lp)[0].sum())
+    scale = max(null_obj, np.finfo(float).tiny)
+    W, b = state.W.copy(), state.b.copy()
+    F = lp.loss_eta(state.eta) + alpha * float(penalty.value(W))
+    if not converged:
+        warnings.warn(f"logistic fit ({getattr(penalty, 'name', penalty)}, alpha={alpha:.4g}) did "
+                      f"not converge: duality gap {gap:.3g} > target {tol * scale:.3g}. Increase "
+                      "max_iter, loosen tol, or use a larger alpha.", ConvergenceWarning,
+                      stacklevel=3)
+    extra = {"family": "binomial", "n_outer": int(n_outer), "newton_steps": 0, "mm_steps": 0,
+             "null_objective": null_obj, "separated": _separated(lp, state.eta),
+             "certificate": "duality gap", "kernel": "prox_newton"}
+    extra["newton_steps"] = int(getattr(state, "n_newton", 0))
+    if hasattr(penalty, "kkt_violation") and state.G is not None:
+        extra["kkt"] = float(np.max(penalty.kkt_violation(W, state.G, alpha), initial=0.0))
+    return SolverRecord(coef=W, intercept=b, n_iter=int(n_iter), gap=float(gap),
+                        gap_tol=float(tol * scale), converged=bool(converged), objective=float(F),
+                        history=np.array(state.history or [F]), solver="logistic+prox_newton",
+                        extra=extra)
+
+
+def solve_path(problem: LogisticProblem, penalty, alphas, *, tol: float = 1e-6,
+               max_iter: int = 10_000, coef_init=None, intercept_init=None) -> list[SolverRecord]:
+    """:func:`solve` at every alpha of a decreasing grid, warm-started along it.
+
+    For the lasso / group-lasso family (the proximal Newton kernel) every fit starts from the
+    previous one's ``W``, intercepts and linear predictor, and its first working set holds the
+    rows kept by the sequential strong rule ``||G_j||_* >= lam1_j (2 alpha_i - alpha_{i-1}) /
+    alpha_i`` (Tibshirani et al. 2012; ``G`` the last gradient). The duality gap over all rows
+    certifies every fit, so the rule can only cost time, never accuracy. Other penalties are
+    fitted by :func:`solve` at every alpha, warm-started with the previous coefficients.
+
+    Parameters
+    ----------
+    problem : LogisticProblem
+    penalty : Penalty
+    alphas : sequence of float
+        Decreasing penalty levels, > 0.
+    tol, max_iter, coef_init, intercept_init
+        As :func:`solve`.
+
+    Returns
+    -------
+    list of SolverRecord
+        One per alpha, in the order given.
+    """
+    alphas = [float(a) for a in alphas]
+    if not isinstance(problem, LogisticProblem):
+        raise TypeError("the logistic solver needs a LogisticProblem (make_logistic_problem)")
+    check_penalty(penalty)
+    lp = problem
+    p = lp.n_features
+    if not all(np.isfinite(a) and a > 0 for a in alphas):
+        raise ValueError(f"every alpha must be a finite number > 0, got {alphas!r}")
+    levels0 = _gap_levels(penalty, p, alphas[0]) if alphas else None
+    if not alphas or not _kernel_ok(penalty, levels0, getattr(penalty, "solver", "bcd")):
+        out, W, b = [], coef_init, intercept_init
+        for alpha in alphas:
+            rec = solve(lp, penalty, alpha, tol=tol, max_iter=max_iter, coef_init=W,
+                        intercept_init=b)
+            out.append(rec)
+            W, b = rec.coef, rec.intercept
+        return out
+    state = _start_state(lp, coef_init, intercept_init)
+    records, prev = [], None
+    for alpha in alphas:
+        levels = _gap_levels(penalty, p, alpha)
+        strong = None
+        if prev is not None and state.G is not None:
+            lam1, lam2, l21 = levels
+            Gr = state.G - lam2 * state.W
+            norm = np.linalg.norm(Gr, axis=1) if l21 else np.abs(Gr).max(axis=1)
+            strong = norm >= lam1 * (2 * alpha - prev) / alpha
+        conv, gap, n_iter, n_outer = _solve_kernel(lp, penalty, alpha, levels, tol, max_iter,
+                                                   _MAX_OUTER, state, strong)
+        records.append(_record_kernel(lp, penalty, alpha, state, conv, gap, n_iter, n_outer, tol))
+        prev = alpha
+    return records
+
+
+def _start_state(lp: LogisticProblem, coef_init, intercept_init) -> _KernelState:
+    p, K = lp.n_features, lp.n_tasks
+    W = np.zeros((p, K)) if coef_init is None else np.array(coef_init, dtype=np.float64)
+    if W.shape != (p, K):
+        raise ValueError(f"coef_init has shape {W.shape}, expected (p, K) = {(p, K)}")
+    _, b0 = _null_losses(lp)
+    if not lp.fit_intercept:
+        b = np.zeros(K)
+    elif intercept_init is None:
+        b = b0.copy()
+    else:
+        b = np.array(intercept_init, dtype=np.float64).reshape(K)
+    return _KernelState(lp, W, b)
