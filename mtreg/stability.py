@@ -1143,22 +1143,9 @@ class StabilityResults:
         -------
         matplotlib.axes.Axes
         """
-        import matplotlib.pyplot as plt
-
         M = self.max_frequency.to_numpy()
         p, K = M.shape
-        if ax is None:
-            _, ax = plt.subplots(figsize=(max(4.0, 0.3 * K + 2.5), max(3.0, 0.3 * p + 1.5)))
-        im = ax.imshow(M, vmin=0, vmax=1, cmap="viridis", aspect="auto", interpolation="nearest")
-        ax.figure.colorbar(im, ax=ax, label="stability (max frequency)")
-        rows, cols = np.nonzero(M >= self.threshold)
-        ax.scatter(cols, rows, marker="s", s=30, facecolors="none", edgecolors="w", linewidths=1)
-        if annotate is None:
-            annotate = p * K <= 400
-        if annotate:
-            for (i, j), v in np.ndenumerate(M):
-                ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=6,
-                        color="k" if v > 0.6 else "w")
+        ax = _frequency_heatmap(M, self.threshold, ax, annotate, "stability (max frequency)", 0.3)
         ax.set_yticks(range(p), [str(f) for f in self._features], fontsize="small")
         ax.set_xticks(range(K), [str(t) for t in self._tasks], fontsize="small", rotation=90)
         ax.set_xlabel(str(self._tasks.name))
@@ -1228,24 +1215,12 @@ class StabilityResults:
         -------
         matplotlib.axes.Axes
         """
-        import matplotlib.pyplot as plt
-
         self._require_clusters()
         F = self.cluster_frequencies
         M = F.to_numpy()
         p, C = M.shape
-        if ax is None:
-            _, ax = plt.subplots(figsize=(max(4.0, 0.6 * C + 2.5), max(3.0, 0.3 * p + 1.5)))
-        im = ax.imshow(M, vmin=0, vmax=1, cmap="viridis", aspect="auto", interpolation="nearest")
-        ax.figure.colorbar(im, ax=ax, label="stability in cluster (max frequency)")
-        rows, cols = np.nonzero(M >= self.threshold)
-        ax.scatter(cols, rows, marker="s", s=30, facecolors="none", edgecolors="w", linewidths=1)
-        if annotate is None:
-            annotate = p * C <= 400
-        if annotate:
-            for (i, j), v in np.ndenumerate(M):
-                ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=6,
-                        color="k" if v > 0.6 else "w")
+        ax = _frequency_heatmap(M, self.threshold, ax, annotate,
+                                "stability in cluster (max frequency)", 0.6)
         tab = self.cluster_table()
         ax.set_yticks(range(p), [str(f) for f in F.index], fontsize="small")
         ax.set_xticks(range(C), [f"{c}\n{n} tasks\nm={m:.2f}" for c, n, m in
@@ -1254,6 +1229,26 @@ class StabilityResults:
         ax.set_title(f"Stability in the learned clusters\n(reference alpha {self.reference_alpha:.3g}; "
                      f"outlined: >= {self.threshold:g})", fontsize="medium")
         return ax
+
+
+def _frequency_heatmap(M, threshold, ax, annotate, label, col_width):
+    """Frequencies ``M`` (rows x columns) as an image, entries >= ``threshold`` outlined."""
+    import matplotlib.pyplot as plt
+
+    p, C = M.shape
+    if ax is None:
+        _, ax = plt.subplots(figsize=(max(4.0, col_width * C + 2.5), max(3.0, 0.3 * p + 1.5)))
+    im = ax.imshow(M, vmin=0, vmax=1, cmap="viridis", aspect="auto", interpolation="nearest")
+    ax.figure.colorbar(im, ax=ax, label=label)
+    rows, cols = np.nonzero(M >= threshold)
+    ax.scatter(cols, rows, marker="s", s=30, facecolors="none", edgecolors="w", linewidths=1)
+    if annotate is None:
+        annotate = p * C <= 400
+    if annotate:
+        for (i, j), v in np.ndenumerate(M):
+            ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=6,
+                    color="k" if v > 0.6 else "w")
+    return ax
 
 
 # ------------------------------------------------------------------------------ entry points

@@ -199,6 +199,36 @@ cdef inline double _lse_plus(const double* M, const double* v, Py_ssize_t n,
     return mx + log(acc)
 
 
+cdef double _barycenter_and_v(const double[:, ::1] lKu, double[::1] logq, double[:, ::1] lv,
+                              double[::1] tmp, double fi, double lw, bint fixed_q) noexcept nogil:
+    """The barycenter and second-potential half of a scaling iteration, in place.
+
+    ``logq = 1/(1 - fi) LSE_k(lw + (1 - fi) lKu_k)`` (unless ``fixed_q``), then
+    ``lv_k = fi (logq - lKu_k)``; returns the largest change of ``lv`` (``inf`` when an entry
+    moves to or from ``-inf``).
+    """
+    cdef Py_ssize_t p = lKu.shape[0], K = lKu.shape[1], j, k
+    cdef double err = 0.0, t
+    if not fixed_q:
+        for j in range(p):
+            for k in range(K):
+                tmp[k] = lw + (1.0 - fi) * lKu[j, k]
+            logq[j] = _lse_row(&tmp[0], K, 1) / (1.0 - fi)
+    for j in range(p):
+        for k in range(K):
+            if logq[j] == -INFINITY or lKu[j, k] == -INFINITY:
+                t = -INFINITY
+            else:
+                t = fi * (logq[j] - lKu[j, k])
+            if t != lv[j, k]:
+                if t == -INFINITY or lv[j, k] == -INFINITY:
+                    err = INFINITY
+                elif abs(t - lv[j, k]) > err:
+                    err = abs(t - lv[j, k])
+            lv[j, k] = t
+    return err
+
+
 def log_sinkhorn_barycenter(const double[:, ::1] M, const double[:, ::1] logA,
                             double[:, ::1] lu, double[:, ::1] lv, double[::1] logq,
                             double eps, double gamma, int max_iter, double tol, bint fixed_q):
@@ -240,24 +270,7 @@ def log_sinkhorn_barycenter(const double[:, ::1] M, const double[:, ::1] logA,
             for k in range(K):
                 for j in range(p):
                     lKu[j, k] = _lse_plus(&M[0, j], &lu[0, k], p, p, K, inv_eps)
-            if not fixed_q:
-                for j in range(p):
-                    for k in range(K):
-                        tmp[k] = lw + (1.0 - fi) * lKu[j, k]
-                    logq[j] = _lse_row(&tmp[0], K, 1) / (1.0 - fi)
-            err = 0.0
-            for k in range(K):
-                for j in range(p):
-                    if logq[j] == -INFINITY or lKu[j, k] == -INFINITY:
-                        t = -INFINITY
-                    else:
-                        t = fi * (logq[j] - lKu[j, k])
-                    if t != lv[j, k]:
-                        if t == -INFINITY or lv[j, k] == -INFINITY:
-                            err = INFINITY if err < INFINITY else err
-                        elif abs(t - lv[j, k]) > err:
-                            err = abs(t - lv[j, k])
-                    lv[j, k] = t
+            err = _barycenter_and_v(lKu, logq, lv, tmp, fi, lw, fixed_q)
             if err <= tol:
                 break
     return it
@@ -391,24 +404,7 @@ def sinkhorn_barycenter_blas(const double[:, ::1] Kmat, const double[:, ::1] M,
                     else:
                         lu[i, k] = fi * (logA[i, k] - lKv[i, k])
             _log_kprod(Kmat, M, inv_eps, lu, lKu, E, shift, True)
-            if not fixed_q:
-                for j in range(p):
-                    for k in range(K):
-                        tmp[k] = lw + (1.0 - fi) * lKu[j, k]
-                    logq[j] = _lse_row(&tmp[0], K, 1) / (1.0 - fi)
-            err = 0.0
-            for j in range(p):
-                for k in range(K):
-                    if logq[j] == -INFINITY or lKu[j, k] == -INFINITY:
-                        t = -INFINITY
-                    else:
-                        t = fi * (logq[j] - lKu[j, k])
-                    if t != lv[j, k]:
-                        if t == -INFINITY or lv[j, k] == -INFINITY:
-                            err = INFINITY
-                        elif abs(t - lv[j, k]) > err:
-                            err = abs(t - lv[j, k])
-                    lv[j, k] = t
+            err = _barycenter_and_v(lKu, logq, lv, tmp, fi, lw, fixed_q)
             if err <= tol:
                 break
         _log_kprod(Kmat, M, inv_eps, lv, lKv, E, shift, False)

@@ -363,26 +363,32 @@ def _duality_gap(lp: LogisticProblem, fit: _Fit, levels) -> float:
     G = _grad(lp, rho)
     norms = np.linalg.norm(W, axis=1) if l21 else np.abs(W).sum(axis=1)
     primal = fit.loss + lam1 @ norms + 0.5 * lam2 * np.sum(W * W)
-    K = lp.n_tasks
+    s, conj_k = _dual_scaling(G, lam1, lam2, l21)
+    a = lp.y - s[lp.task_id] * rho
+    dual = -float(np.sum(lp.task_mean(_neg_entropy(a)))) - float(conj_k.sum())
+    return max(primal - dual, 0.0)
+
+
+def _dual_scaling(G, lam1, lam2, l21):
+    """Per-task scaling ``s`` of the dual point and the conjugate of the penalty, per task.
+
+    Without a ridge term the residual is shrunk until ``X^T theta`` is feasible (the l1 rows
+    task by task, the l21 rows across tasks); with one, the conjugate of the elastic net is
+    ``||ST(G, lam1)||^2 / (2 lam2)`` and no scaling is needed.
+    """
+    K = G.shape[1]
     if lam2 > 0:
-        s = np.ones(K)
         if l21:
             nrm = np.linalg.norm(G, axis=1)
             ST = G * (np.maximum(nrm - lam1, 0.0) / np.maximum(nrm, 1e-300))[:, None]
         else:
             ST = np.sign(G) * np.maximum(np.abs(G) - lam1[:, None], 0.0)
-        conj = float(np.sum(ST * ST)) / (2 * lam2)
-    else:
-        conj = 0.0
-        if l21:
-            ratio = np.linalg.norm(G, axis=1) / lam1
-            s = np.full(K, 1.0 / max(1.0, ratio.max(initial=0.0)))
-        else:
-            ratio = np.abs(G) / lam1[:, None]
-            s = 1.0 / np.maximum(1.0, ratio.max(axis=0, initial=0.0))
-    a = lp.y - s[lp.task_id] * rho
-    dual = -float(np.sum(lp.task_mean(_neg_entropy(a)))) - conj
-    return max(primal - dual, 0.0)
+        return np.ones(K), np.sum(ST * ST, axis=0) / (2 * lam2)
+    if l21:
+        ratio = np.linalg.norm(G, axis=1) / lam1
+        return np.full(K, 1.0 / max(1.0, ratio.max(initial=0.0))), np.zeros(K)
+    ratio = np.abs(G) / lam1[:, None]
+    return 1.0 / np.maximum(1.0, ratio.max(axis=0, initial=0.0)), np.zeros(K)
 
 
 def _grad(lp: LogisticProblem, rho: np.ndarray) -> np.ndarray:
@@ -802,7 +808,6 @@ def _task_gaps(lp: LogisticProblem, W, loss_k, rho_c, G, levels) -> np.ndarray:
     ``rho_c`` is ``y - p`` centred per task (when intercepts are fitted), ``G`` its gradient.
     """
     lam1, lam2, l21 = levels
-    K = lp.n_tasks
     if l21:
         norms = np.linalg.norm(W, axis=1)
         # the l21 norm is not separable by task: spread it by the tasks' squared shares
@@ -812,22 +817,7 @@ def _task_gaps(lp: LogisticProblem, W, loss_k, rho_c, G, levels) -> np.ndarray:
     else:
         pen_k = lam1 @ np.abs(W)
     primal_k = loss_k + pen_k + 0.5 * lam2 * np.sum(W * W, axis=0)
-    if lam2 > 0:
-        s = np.ones(K)
-        if l21:
-            nrm = np.linalg.norm(G, axis=1)
-            ST = G * (np.maximum(nrm - lam1, 0.0) / np.maximum(nrm, 1e-300))[:, None]
-        else:
-            ST = np.sign(G) * np.maximum(np.abs(G) - lam1[:, None], 0.0)
-        conj_k = np.sum(ST * ST, axis=0) / (2 * lam2)
-    else:
-        conj_k = np.zeros(K)
-        if l21:
-            ratio = np.linalg.norm(G, axis=1) / lam1
-            s = np.full(K, 1.0 / max(1.0, ratio.max(initial=0.0)))
-        else:
-            ratio = np.abs(G) / lam1[:, None]
-            s = 1.0 / np.maximum(1.0, ratio.max(axis=0, initial=0.0))
+    s, conj_k = _dual_scaling(G, lam1, lam2, l21)
     a = lp.y - s[lp.task_id] * rho_c
     dual_k = -lp.task_mean(_neg_entropy(a)) - conj_k
     return primal_k - dual_k
