@@ -547,6 +547,8 @@ class RMTFL(GenGL):
 class SSMTL(GenGL):
     """SSMTL_m, the paper's shallow model (Table 1): four operations per component.
 
+    The penalty is::
+
         Omega = sum_{l=1}^h [ gamma1 / phi^l    * sum_{j<k} ||W_l[:, j] - W_l[:, k]||_2
                             + gamma2 / phi^-l   * ||W_l||_{2,1}
                             + gamma1 / phi^-l   * sum_i sum_{j<k} |W_l[i, j] - W_l[i, k]|
