@@ -79,6 +79,31 @@ def make_per_task(name, K, n, p, n_groups, n_rel, sigma=1.0, seed=0):
     return prob
 
 
+def make_ragged(name, K, n_lo, n_hi, p, n_groups, n_rel, sigma=1.0, seed=0):
+    """As make_per_task with n_k drawn uniformly in [n_lo, n_hi] (ragged tasks).
+
+    The canonical objective is then sum_k 1/(2 n_k) ||y_k - X_k w_k||^2 + pen(W) (each task's
+    loss averaged over its own rows, as in mtreg).  So that every peer and the scoring code see
+    it through the one (K, n, p) layout, task k is stored zero-padded to n = max n_k rows and
+    scaled by sqrt(n / n_k): 1/(2n) ||s_k (y_k - X_k w_k)||^2 = 1/(2 n_k) ||y_k - X_k w_k||^2 and
+    the zero rows add nothing.  The raw ragged tasks are kept in prob.cache["ragged"] (mtreg
+    gets those, unpadded and unscaled)."""
+    rng = np.random.default_rng(seed)
+    n_k = rng.integers(n_lo, n_hi + 1, size=K)
+    W = np.zeros((p, K))
+    for tasks in np.array_split(np.arange(K), n_groups):
+        W[np.ix_(rng.choice(p, n_rel, replace=False), tasks)] = rng.standard_normal((n_rel, len(tasks)))
+    Xs = [rng.standard_normal((m, p)) for m in n_k]
+    ys = [x @ W[:, k] + sigma * rng.standard_normal(m) for k, (x, m) in enumerate(zip(Xs, n_k, strict=True))]
+    n = int(n_k.max())
+    X, Y = np.zeros((K, n, p)), np.zeros((n, K))
+    for k, (x, y, m) in enumerate(zip(Xs, ys, n_k, strict=True)):
+        X[k, :m], Y[:m, k] = x * np.sqrt(n / m), y * np.sqrt(n / m)
+    prob = Problem(name, X, Y)
+    prob.cache["ragged"] = (Xs, ys)
+    return prob
+
+
 PROBLEMS = {  # key: (generator(seed), [(family, alpha / alpha_max), ...])
     "a": (lambda s: make_shared("a: shared n=200 p=2000 K=20", 200, 2000, 20, 20, seed=s),
           [("l21", 1 / 10), ("l21", 1 / 50)]),
@@ -86,6 +111,9 @@ PROBLEMS = {  # key: (generator(seed), [(family, alpha / alpha_max), ...])
           [("l21", 1 / 10), ("l21", 1 / 50)]),
     "c": (lambda s: make_per_task("c: per-task K=30 n_k=50 p=500, 3 task groups", 30, 50, 500, 3, 10, seed=s),
           [("l21", 1 / 10), ("l1", 1 / 10), ("dirty", 1 / 10)]),
+    "r": (lambda s: make_ragged("r: per-task ragged K=30 n_k in [20, 80] p=500, 3 task groups", 30, 20, 80,
+                                500, 3, 10, seed=s),
+          [("l21", 1 / 10), ("l1", 1 / 10)]),
 }
 
 
@@ -222,6 +250,8 @@ def _(prob, alpha):
 # + beta||W2||_1, numba BCD on the unscaled problem (alpha n, beta n).  GroupLasso = DirtyModel with
 # beta = 10 alpha; stops when max|dW| / max|W| < tol (no gap).  IndLasso = sklearn Lasso per task.
 MUTAR_MAX = 1e9  # K*n*p: mutar replicates a shared X to (K, n, p) and has no screening/working set
+# MuTaR takes no ragged input (X must be one (K, n, p) array): on the ragged problem "r" it runs on the
+# zero-padded, rescaled (K, max n_k, p) equivalent (same objective, ~n_max / mean n_k more rows).
 
 def _mutar(est, prob):
     return est(fit_intercept=False, tol=prob.tol, max_iter=MAX_EPOCHS).fit(stacked_X(prob), prob.Y.T)
@@ -254,9 +284,14 @@ for _fam in BLOCKS:  # the plain numpy reference, timed like a peer on per-task 
 def mtreg_problem(prob):
     if "mtreg" not in prob.cache:
         from mtreg.solvers.problem import make_problem
-        X = prob.X if prob.shared else prob.X.reshape(prob.K * prob.n, prob.p)
-        prob.cache["mtreg"] = make_problem(X, prob.Y.T.ravel(), np.arange(prob.K + 1) * prob.n,
-                                           shared=prob.shared, fit_intercept=False, standardize=False)
+        if "ragged" in prob.cache:  # the raw ragged tasks (mtreg averages each task's loss over its rows)
+            Xs, ys = prob.cache["ragged"]
+            X, y, ptr = np.vstack(Xs), np.concatenate(ys), np.r_[0, np.cumsum([len(v) for v in ys])]
+        else:
+            X = prob.X if prob.shared else prob.X.reshape(prob.K * prob.n, prob.p)
+            y, ptr = prob.Y.T.ravel(), np.arange(prob.K + 1) * prob.n
+        prob.cache["mtreg"] = make_problem(X, y, ptr, shared=prob.shared, fit_intercept=False,
+                                           standardize=False)
     return prob.cache["mtreg"]
 
 def _mtreg(prob, alpha, penalty, coef_init=None):
@@ -431,6 +466,13 @@ def bench_problem(prob, tasks, args, out):
     out(f"\n## Problem {prob.name}\n\nOne gradient pass X^T R ({2 * prob.n * prob.p * prob.K / 1e6:.0f} "
         f"Mflop): {tgrad['1 thread'] * 1e3:.3g} ms (1 thread), {tgrad['default threads'] * 1e3:.3g} ms "
         "(default threads).")
+    if "ragged" in prob.cache:  # the same pass over the unpadded tasks, for reference
+        Xs, ys = prob.cache["ragged"]
+        with threadpool_limits(limits=1):
+            t_raw = np.median(timed(lambda: [x.T @ y for x, y in zip(Xs, ys, strict=True)], 20, 5)[1])
+        out(f"Ragged tasks (sum n_k = {sum(len(y) for y in ys)}, padded to {prob.K} x {prob.n}): "
+            f"'grad passes' use the padded X^T R above; one pass over the unpadded tasks (a loop of "
+            f"X_k^T r_k) takes {t_raw * 1e3:.3g} ms (1 thread).")
     for fam, frac in tasks:
         am = alpha_max(prob, fam)
         alpha = tuple(frac * a for a in am) if fam == "dirty" else frac * am

@@ -13,9 +13,12 @@ into these kernel levels; the Cython kernels in :mod:`mtreg._cy._bcd` only see `
 
 Algorithm (celer/glmnet style): an outer loop computes the full gradient, the duality gap and
 a working set (support, unpenalised rows, and the rows that violate the optimality conditions
-most, at most as many as the support); the kernel runs BCD epochs on the working set until its
-estimated objective decrease per epoch falls below a fraction of the current gap.  The fit stops
-when ``gap <= tol * F(0, b0)`` (``F(0, b0)`` = ``problem.null_objective``).
+most, at most as many as the support; from ``W = 0``, where noise makes nearly every row a
+violator, at least the rows whose score stands out of the bulk, ``> 1.5`` times the median
+score); the kernel runs BCD epochs on the working set until its estimated objective decrease
+per epoch falls below a fraction of the current gap.  With the entry-wise l1 penalty on a dense
+per-task design, only the nonzero and violating entries of the working-set rows are updated.
+The fit stops when ``gap <= tol * F(0, b0)`` (``F(0, b0)`` = ``problem.null_objective``).
 
 The duality gap uses, for each task, the dual point ``theta_k = s_k r_k / n_k`` of the
 elastic net written as a lasso on augmented data (as scikit-learn's coordinate descent does),
@@ -46,6 +49,13 @@ _WS_MIN = 10  # smallest number of violating rows added to a working set
 _USTEP_MAX = 64  # unpenalised rows solved exactly before a gap check (beyond: ridge conjugate)
 _INNER_FRAC = 1e-2  # a working set is solved until its own gap is <= this fraction of the full gap
 _INNER_SAFETY = 0.5  # ... and, when it likely is the last one, to this fraction of the target
+_WS_GROW = 1.0  # later working sets add up to this many violators per support row
+_WS_FIRST = 1.5  # first working set from W = 0: the rows whose score exceeds this many medians
+_WS_FIRST_MAX = 256  # ... at most this many
+_ENTRY_WS = True  # l1 on dense per-task designs: entry-wise working sets inside the rows
+_ENTRY_THR = 1.0  # ... holding the nonzero entries and those with |G_jk| > this x lam1_j
+_INT32_MAX = 2**31 - 1
+_COL_CHUNK = 4096  # columns per block when a sparse design's column norms are computed
 
 
 # --------------------------------------------------------------------------- data layout
@@ -77,15 +87,27 @@ class _Design:
             self.data = np.ascontiguousarray(X.data, dtype=self.dtype)
             self.indices = np.ascontiguousarray(X.indices, dtype=np.intp)
             self.indptr = np.ascontiguousarray(X.indptr, dtype=np.intp)
-            X2 = X.multiply(X).tocsc()
+            X2 = None if self.shared else X.multiply(X).tocsc()
         else:
             X = np.asfortranarray(X, dtype=self.dtype)  # no copy: make_problem made it so
             X2 = None
         self.X = X
         self.n = X.shape[0]
+        # bytes of the design (bounds the solver's dense temporaries, see newton)
+        self.nbytes = (X.data.nbytes + X.indices.nbytes + X.indptr.nbytes if self.sparse
+                       else X.nbytes)
         if self.shared:
-            colsq = (np.asarray(X2.sum(axis=0), dtype=np.float64).ravel() if self.sparse
-                     else np.einsum("ij,ij->j", X, X, dtype=np.float64))
+            if self.sparse:  # column sums of data^2, by blocks of columns: small temporaries
+                colsq = np.zeros(self.p)
+                for a0 in range(0, self.p, _COL_CHUNK):
+                    z0 = min(a0 + _COL_CHUNK, self.p)
+                    nz = a0 + np.flatnonzero(np.diff(self.indptr[a0:z0 + 1]))
+                    if nz.size:
+                        sq = np.square(self.data[self.indptr[a0]:self.indptr[z0]],
+                                       dtype=np.float64)
+                        colsq[nz] = np.add.reduceat(sq, self.indptr[nz] - self.indptr[a0])
+            else:
+                colsq = np.einsum("ij,ij->j", X, X, dtype=np.float64)
             self.a = np.ascontiguousarray(colsq / self.n)
         else:
             self.task_id = np.repeat(np.arange(self.K), np.diff(self.task_ptr))
@@ -149,8 +171,9 @@ class _Design:
         else:
             _bcd.residual_stacked_sparse(self.data, self.indices, self.col_task_ptr, rows, D, R)
 
-    def gradient(self, R: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
-        """``G[jj, k] = x_jk^T r_k / n_k`` for ``j = rows[jj]`` (all rows by default)."""
+    def gradient(self, R: np.ndarray, rows: np.ndarray | None = None, active=None) -> np.ndarray:
+        """``G[jj, k] = x_jk^T r_k / n_k`` for ``j = rows[jj]`` (all rows by default); with
+        ``active`` (dense per-task design and ``rows`` only), 0 for the inactive entries."""
         if self.shared and not self.sparse and rows is None:  # one gemm (BLAS-3)
             G = np.asarray(self.X.T @ R, dtype=np.float64)
             G *= 1.0 / self.n
@@ -165,7 +188,8 @@ class _Design:
             _bcd.gradient_stacked_sparse(self.data, self.indices, self.col_task_ptr,
                                          self.task_ptr, R, rows, G)
         else:
-            _bcd.gradient_stacked_dense(self.X, self.task_ptr, R, rows, G)
+            _bcd.gradient_stacked_dense(self.X, self.task_ptr, R, rows, G,
+                                        None if rows is None else active)
         return G
 
     def gram(self, rows: np.ndarray) -> np.ndarray:
@@ -184,8 +208,10 @@ class _Design:
             return np.einsum("ik,ik->k", Z, R, dtype=np.float64)
         return np.bincount(self.task_id, weights=Z * R, minlength=self.K)
 
-    def epochs(self, R, W, b, lam1, lam2, ws, l21, max_epochs, eps) -> int:
-        max_epochs = int(min(max_epochs, np.iinfo(np.int32).max))
+    def epochs(self, R, W, b, lam1, lam2, ws, l21, max_epochs, eps, active=None) -> int:
+        """``max_epochs`` passes over the rows ``ws``; ``active`` (uint8 (p, K), l1 on a dense
+        per-task design only): the entries to update, the others being 0 and left at 0."""
+        max_epochs = int(min(max_epochs, _INT32_MAX))
         if self.shared and not self.sparse:
             return _bcd.epochs_shared_dense(self.X, R, W, self.a, lam1, lam2, ws, l21,
                                             max_epochs, eps)
@@ -195,7 +221,7 @@ class _Design:
                                              max_epochs, eps)
         if not self.sparse:
             return _bcd.epochs_stacked_dense(self.X, self.task_ptr, R, W, self.a, lam1, lam2,
-                                             ws, l21, max_epochs, eps)
+                                             ws, l21, max_epochs, eps, active)
         return _bcd.epochs_stacked_sparse(self.data, self.indices, self.col_task_ptr,
                                           self.task_ptr, R, W, b, self.a, lam1, lam2, ws, l21,
                                           self.fit_b, max_epochs, eps)
@@ -238,7 +264,7 @@ class _BlockStep:
         rows = [slice(0, X.shape[0])] if design.shared else [
             slice(design.task_ptr[k], design.task_ptr[k + 1]) for k in range(design.K)]
         for sl in rows:
-            XU = X[sl][:, U]
+            XU = X[:, U][sl]  # columns first: no row-sliced copy of the whole design
             XU = XU.toarray() if sp.issparse(XU) else np.asarray(XU)
             B = np.hstack([np.ones((XU.shape[0], self.off)), XU])
             n = max(B.shape[0], 1)
@@ -403,10 +429,13 @@ def solve_path(problem: Problem, penalty: Penalty, alphas, *, tol: float = 1e-6,
 
 
 _AA_REG = 1e-10  # Tikhonov regularisation of Anderson's least squares, relative to trace
+_AA_CHUNK = 1 << 15  # columns of the stored iterates per block when forming their Gram matrix
 _WS_GEMM = 32  # working sets of at least this many rows (shared dense X) get their gradient by gemm
 _AA_RES_MAX = 1e3  # extrapolated residuals from stored residuals when sum |weights| <= this
 _NEWTON_MAX = 2000  # Newton polishing of a support of at most this many coefficients (rows x K)
 _NEWTON_AFTER = 100  # ... once a working set has taken this many epochs
+_NEWTON_MEM_FRAC = 0.5  # ... and a dense Hessian of at most this fraction of the design's bytes
+_NEWTON_MEM_FLOOR = 4 * 2**20  # ... or of this many bytes (small designs)
 _CHECK_EVERY = 5  # epochs between Anderson extrapolations and inner gap checks (as skglm)
 _EARLY_CHECKS = (1, 2)  # ... plus inner gap checks after these epochs of a working set
 _ACCELERATE = True  # Anderson extrapolation and Newton polishing (off: plain BCD, for tests)
@@ -474,21 +503,24 @@ class _Fit:
         block = (_BlockStep(design, U, lam2) if (use_block or (design.fit_b and U.size == 0))
                  else None)
 
-        def check(rows=None, G=None):
+        def check(rows=None, G=None, active=None):
             """Block step, then (gap, primal, violation score per row, gradient) over ``rows``.
 
             ``rows=None``: the duality gap of the full problem (the certificate); otherwise the
-            gap of the problem restricted to ``rows`` (which hold every nonzero row of W).
+            gap of the problem restricted to ``rows`` (which hold every nonzero row of W), and
+            with ``active`` (l1) to the entries ``active[rows]`` (which hold every nonzero entry).
             """
             if block is not None:
                 block(self.R, W, b)
                 G = None
             R = self.R
             if G is None:
-                G = design.gradient(R, rows)
+                G = design.gradient(R, rows, None if l21 else active)
             Wr, lam1r, penr, conjr = ((W, lam1, pen, conj_mask) if rows is None else
                                       (W[rows], lam1[rows], pen[rows], conj_mask[rows]))
             H = G - lam2 * Wr if lam2 else G
+            if active is not None and rows is not None and not l21:
+                H = np.where(active[rows].astype(bool), H, 0.0)
             dn = np.sqrt(np.einsum("jk,jk->j", H, H)) if l21 else np.abs(H).max(axis=1)
             score = np.zeros(len(dn))
             score[penr] = dn[penr] / lam1r[penr]
@@ -526,9 +558,14 @@ class _Fit:
             combination of the stored residuals ``rhist`` (O(n K) per iterate instead of a
             residual update over the whole working set); a combination with large weights
             (cancellation) recomputes it from the move instead."""
-            Z = np.asarray(hist)
-            D = np.diff(Z, axis=0)
-            C = D @ D.T
+            # C = D D^T for the differences D of the stored iterates, a chunk of columns at a
+            # time: no (L, m) stack of the iterates nor of their differences (large K x |ws|)
+            L, m = len(hist) - 1, hist[0].size
+            C = np.zeros((L, L))
+            for a in range(0, m, _AA_CHUNK):
+                Dc = np.stack([hist[i + 1][a:a + _AA_CHUNK] - hist[i][a:a + _AA_CHUNK]
+                               for i in range(L)])
+                C += Dc @ Dc.T
             C.flat[::len(C) + 1] += _AA_REG * np.trace(C)  # regularised (Scieur et al. 2016)
             try:
                 z = np.linalg.solve(C, np.ones(len(C)))
@@ -537,7 +574,9 @@ class _Fit:
             if not np.all(np.isfinite(z)) or z.sum() == 0:
                 return
             c = z / z.sum()
-            z_acc = c @ Z[1:]
+            z_acc = c[0] * hist[1]
+            for ci, zi in zip(c[1:], hist[2:], strict=True):
+                z_acc += ci * zi
             W_acc = z_acc[:ws.size * K].reshape(ws.size, K)
             if not np.all(np.isfinite(z_acc)):
                 return
@@ -566,7 +605,8 @@ class _Fit:
             """
             S = ws[np.any(W[ws] != 0, axis=1)]
             m = S.size
-            if m == 0 or m * K > _NEWTON_MAX:
+            if m == 0 or m * K > _NEWTON_MAX or 8.0 * (m * K) ** 2 > max(
+                    _NEWTON_MEM_FRAC * design.nbytes, _NEWTON_MEM_FLOOR):
                 return
             WS = W[S]
             G = design.gradient(self.R, S)
@@ -613,7 +653,7 @@ class _Fit:
             z = W[ws].ravel()
             return np.concatenate([z, b]) if design.fit_b else z.copy()
 
-        def inner(ws, eps_in, budget, early):
+        def inner(ws, eps_in, budget, early, active=None):
             """Epochs on ``ws`` with extrapolation, until its gap is <= eps_in (or budget).
 
             ``early``: also check after the epochs in ``_EARLY_CHECKS`` (warm starts on a path,
@@ -624,7 +664,7 @@ class _Fit:
             Xws = (np.asfortranarray(design.X[:, ws]) if design.shared and not design.sparse
                    and ws.size >= _WS_GEMM else None)
             while done < budget:
-                done += design.epochs(self.R, W, b, lam1, lam2, ws, l21, 1, 0.0)
+                done += design.epochs(self.R, W, b, lam1, lam2, ws, l21, 1, 0.0, active)
                 hist.append(snapshot(ws))
                 rhist.append(self.R.copy(order="K") if _ACCELERATE else None)
                 full = len(hist) == _CHECK_EVERY + 1
@@ -637,7 +677,7 @@ class _Fit:
                     if Xws is not None and block is None:
                         Gws = np.asarray(Xws.T @ self.R, dtype=np.float64)
                         Gws *= 1.0 / design.n
-                    if check(ws, Gws)[0] <= eps_in:
+                    if check(ws, Gws, active)[0] <= eps_in:
                         break
                     if full:
                         hist, rhist = [snapshot(ws)], [None]
@@ -685,7 +725,12 @@ class _Fit:
         while gap > gap_tol and n_iter < max_iter:
             support = np.any(W != 0, axis=1)
             cand = np.flatnonzero(pen & ~support & (score > 1.0))
-            n_add = max(_WS_MIN, int(support.sum()))
+            n_supp = int(support.sum())
+            n_add = max(_WS_MIN, int(_WS_GROW * n_supp))
+            if n_supp == 0 and _WS_FIRST and cand.size > _WS_MIN:
+                # from W = 0 every row may violate (noise): the rows standing out of the bulk
+                n_add = max(n_add, min(_WS_FIRST_MAX, int(np.count_nonzero(
+                    score[cand] > _WS_FIRST * np.median(score[cand])))))
             # every violator fits in: the working set is likely final, solve it to the target
             frac = 0.0 if cand.size <= n_add else _INNER_FRAC
             if cand.size > n_add:
@@ -698,7 +743,16 @@ class _Fit:
             eps_in = _INNER_SAFETY * gap_tol
             if np.isfinite(gap):
                 eps_in = max(eps_in, frac * gap)
-            n_iter += inner(ws, eps_in, max_iter - n_iter, first and prev_alpha is not None)
+            active = None
+            if _ENTRY_WS and not l21 and G is not None and not design.shared and not design.sparse:
+                # l1 on per-task designs: the entries of ws to update are the nonzero ones and
+                # those violating the optimality conditions at the last full gradient
+                Hw = G[ws] - lam2 * W[ws] if lam2 else G[ws]
+                active = np.zeros((p, K), dtype=np.uint8)
+                active[ws] = ((W[ws] != 0) | (np.abs(Hw) > _ENTRY_THR * lam1[ws, None])
+                              | (lam1[ws, None] == 0))
+            n_iter += inner(ws, eps_in, max_iter - n_iter, first and prev_alpha is not None,
+                            active)
             first = False
             gap, primal, score, G = check()
             history.append(gap)

@@ -200,11 +200,13 @@ def make_problem(X, y, task_ptr, *, shared: bool, fit_intercept: bool = True,
                                                    if shared else np.repeat(np.arange(K), n_k),
                                                    np.arange(X.shape[0]))),
                             shape=(len(row_slices), X.shape[0]))
-        X2 = X.copy()
-        X2.data = X2.data.astype(np.float64) ** 2
-        counts = np.maximum([sl.stop - sl.start for sl in row_slices], 1)[:, None]
-        means = (np.asarray((ind @ X).todense(), dtype=np.float64) / counts).T
-        sq = (np.asarray((ind @ X2).todense()) / counts).T
+        # X^T ind^T (p, S): X.T is a CSR view of the CSC X, so no converted copy of X is made;
+        # the squares share X's index arrays (one temporary of the size of X.data, float64)
+        X2 = sp.csc_matrix((np.square(X.data, dtype=np.float64), X.indices, X.indptr),
+                           shape=X.shape)
+        counts = np.maximum([sl.stop - sl.start for sl in row_slices], 1)[None, :]
+        means = np.asarray((X.T @ ind.T).todense(), dtype=np.float64) / counts
+        sq = np.asarray((X2.T @ ind.T).todense(), dtype=np.float64) / counts
         del X2
     else:
         for k, sl in enumerate(row_slices):
@@ -242,13 +244,20 @@ def make_problem(X, y, task_ptr, *, shared: bool, fit_intercept: bool = True,
             y_mean[k] = y[sl].mean() if sl.stop > sl.start else 0.0
             y[sl] -= y_mean[k]
     if standardize:
-        if sparse:  # scale the stored values: same structure, no new matrix
-            X.data *= np.repeat(1.0 / x_scale, np.diff(X.indptr)).astype(dtype)
+        if sparse:  # scale the stored values: same structure, no new matrix, small temporaries
+            inv = (1.0 / x_scale).astype(dtype)
+            nnz_col = np.diff(X.indptr)
+            for a in range(0, p, _SCALE_CHUNK):
+                z = min(a + _SCALE_CHUNK, p)
+                X.data[X.indptr[a]:X.indptr[z]] *= np.repeat(inv[a:z], nnz_col[a:z])
         else:
             X /= x_scale.astype(dtype)
     return Problem(X=X, y=y, task_ptr=task_ptr, shared=shared, fit_intercept=fit_intercept,
                    center_inline=center_inline, x_mean=x_mean, x_scale=x_scale, y_mean=y_mean)
 
+
+#: columns of a sparse X scaled per block (bounds the temporary of per-entry scales)
+_SCALE_CHUNK = 4096
 
 #: magnitudes a float32 design may hold: float32 overflows above ~3.4e38 and loses precision
 #: below ~1.2e-38 (its centred, scaled copy is made from the raw values)
