@@ -13,7 +13,11 @@ relative duality gap or objective decrease).
 
 Run in the peers' venv (it has MuTaR; see /work/shared/bench/README.md)::
 
-    /work/peers-venv/bin/python benchmarks/bench_zoo.py [--repeats 3] [--models dirty,...]
+    /work/peers-venv/bin/python benchmarks/bench_zoo.py [--repeats 3] [--mutar-repeats 1] \
+        [--models IndRewLasso,DirtyModel,...]
+
+mtreg's time is the median of ``--repeats`` fits, MuTaR's of ``--mutar-repeats`` (default one:
+it is slow per call), measured back to back in one run.
 
 Without MuTaR installed, only mtreg's times and objectives are printed.
 """
@@ -70,7 +74,9 @@ def timeit(make, X, y, repeats):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=3, help="mtreg fits per model (median)")
+    ap.add_argument("--mutar-repeats", type=int, default=1,
+                    help="MuTaR fits per model (median; MuTaR is slow per call)")
     ap.add_argument("--models", default="IndLasso,IndRewLasso,GroupLasso,DirtyModel,"
                                         "MultiLevelLasso,MTW,ReMTW")
     ap.add_argument("--mtw-shape", default="30,50,500",
@@ -117,7 +123,8 @@ def main():
             mk = dict(a)
             if name in ("IndLasso", "IndRewLasso"):  # MuTaR wants one alpha per task
                 mk["alpha"] = np.full(X.shape[0], a["alpha"])
-            t_r, e_r = timeit(lambda n=name, k=mk: getattr(mutar, n)(**k), X, y, args.repeats)
+            t_r, e_r = timeit(lambda n=name, k=mk: getattr(mutar, n)(**k), X, y,
+                              args.mutar_repeats)
             o_r = obj(e_r)
             line += (f" {t_r:9.3f} {t_r / t_m:9.1f} {o_m:12.6f} {o_r:12.6f} "
                      f"{(o_m - o_r) / abs(o_r):10.2e}")
@@ -162,11 +169,12 @@ def main():
                     self.coef_ = m.fit(a_tot).params.to_numpy()
                     return self
 
-            t_m, e_m = timeit(Ours, g.X, g.y, 1)
+            t_m, e_m = timeit(Ours, g.X, g.y, args.repeats)
             o_m = obj(e_m.coef_)
             line = f"{name:16s} {t_m:9.3f}"
             if mutar is not None:
-                t_r, e_r = timeit(lambda n=name: getattr(mutar, n)(M=M, **kw), g.X, g.y, 1)
+                t_r, e_r = timeit(lambda n=name: getattr(mutar, n)(M=M, **kw), g.X, g.y,
+                                  args.mutar_repeats)
                 o_r = obj(e_r.coef_)
                 line += (f" {t_r:9.3f} {t_r / t_m:9.1f} {o_m:12.6f} {o_r:12.6f} "
                          f"{(o_m - o_r) / abs(o_r):10.2e}")

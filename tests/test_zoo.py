@@ -320,31 +320,49 @@ def _validated_fit(d, penalty, fracs):
     return best[1]
 
 
+def _common_threshold(W, frac=0.1):
+    """Entries below ``frac * max|W|`` set to 0 (one post-fit rule applied to every model)."""
+    return np.where(np.abs(W) > frac * np.abs(W).max(initial=0.0), W, 0.0)
+
+
 def test_mtw_and_remtw_recover_shifted_supports_better():
-    # sources shifted by up to 2 positions on a 1-D grid across tasks; every model gets its alpha
-    # the same way (a grid of fractions of its own alpha_max, the point with the smallest
-    # prediction error on an independent validation sample drawn as the training data), the
-    # support is the non-zero entries (MTW's post-fit threshold: 1e-2 max|W|)
-    d = simulate_shifted_supports(n_tasks=5, n_samples=30, n_features=40, n_sources=2,
-                                  max_shift=2, snr=3, random_state=0)
-    fracs = np.geomspace(0.5, 0.03, 6)
-    scores = {}
+    # high-dimensional (n = 20 < p = 100) sources shifted by up to 2 positions on a 1-D grid
+    # across K = 8 tasks, 3 seeds. Every model gets its alpha the same way (the fraction of its
+    # own alpha_max with the smallest prediction error on an independent validation sample).
+    # MTW's epsilon = 1e-3 puts the width of its Gibbs kernel, sqrt(eps) (p - 1) = 3 grid
+    # positions, at the scale of the shifts (the default 5 / p gives 22 positions).
+    fracs = np.geomspace(0.5, 0.02, 6)
+    models = [("lasso", "lasso"), ("gl", "group_lasso"),
+              ("mtw", MTW(l1_ratio=1 / 3, epsilon=1e-3)),
+              ("remtw", ReMTW(l1_ratio=1 / 3, epsilon=1e-3, n_reweightings=10))]
+    f1 = {k: [] for k, _ in models}
+    f1_common = {k: [] for k, _ in models}
+    err = {k: [] for k, _ in models}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for name, pen in [("lasso", "lasso"), ("gl", "group_lasso"),
-                          ("mtw", MTW(l1_ratio=1 / 3, epsilon=0.03)),
-                          ("remtw", ReMTW(l1_ratio=1 / 3, epsilon=0.03))]:
-            W = _validated_fit(d, pen, fracs)
-            scores[name] = (support_f1(W, d.coef), estimation_error(W, d.coef))
-    f1 = {k: v[0] for k, v in scores.items()}
-    err = {k: v[1] for k, v in scores.items()}
-    # reweighted MTW: far better support and estimate than both baselines
-    assert f1["remtw"] > max(f1["lasso"], f1["gl"]) + 0.3
-    assert err["remtw"] < 0.75 * min(err["lasso"], err["gl"])
-    # plain MTW beats the group lasso (identical supports assumed) on both; against the
-    # independent lasso it is not better here (its entropic transport leaves small entries)
-    assert f1["mtw"] > f1["gl"] and err["mtw"] < err["gl"]
-    assert err["mtw"] < 1.25 * err["lasso"]
+        for seed in range(3):
+            d = simulate_shifted_supports(n_tasks=8, n_samples=20, n_features=100, n_sources=3,
+                                          max_shift=2, snr=3, random_state=seed)
+            for name, pen in models:
+                W = _validated_fit(d, pen, fracs)
+                f1[name].append(support_f1(W, d.coef))
+                f1_common[name].append(support_f1(_common_threshold(W), d.coef))
+                err[name].append(estimation_error(W, d.coef))
+    f1, f1_common, err = ({k: float(np.mean(v)) for k, v in s.items()} for s in (f1, f1_common, err))
+    # estimation error: MTW and ReMTW beat both baselines in every seed and on average
+    # (measured means: lasso 0.514, group lasso 0.641, MTW 0.462, ReMTW 0.231; F1 raw 0.352,
+    # 0.114, 0.351, 0.923; F1 with the 10% rule 0.613, 0.402, 0.644, 0.935)
+    assert err["mtw"] < 0.95 * err["lasso"] and err["mtw"] < 0.8 * err["gl"]
+    assert err["remtw"] < 0.9 * err["lasso"] and err["remtw"] < 0.8 * err["gl"]
+    # support F1 with one rule for every model (entries below 10% of max|W| dropped): MTW and
+    # ReMTW beat both baselines
+    assert f1_common["mtw"] > f1_common["lasso"] and f1_common["mtw"] > f1_common["gl"]
+    assert f1_common["remtw"] > max(f1_common["lasso"], f1_common["gl"])
+    # raw supports (MTW's own threshold, 1e-2 max|W|; the lasso's exact zeros): MTW beats the
+    # group lasso but only ties with the independent lasso (entropic transport leaves small
+    # entries next to each source); ReMTW's reweighted l_0.5 removes them and beats both
+    assert f1["mtw"] > f1["gl"] + 0.1 and abs(f1["mtw"] - f1["lasso"]) < 0.1
+    assert f1["remtw"] > max(f1["lasso"], f1["gl"]) + 0.1
 
 
 def test_zoo_penalties_fit_through_formula_and_cv_grid():

@@ -461,10 +461,14 @@ class MTW(Penalty):
     concomitant : bool, default False
     sigma_min : float, optional
         Floor of sigma_k as a fraction of the task's ``||y_k|| / sqrt(n_k)`` (default 1e-2).
-    max_iter_ot : int, default 1
-        Sinkhorn iterations per outer iteration (the dual potentials are warm-started across outer
-        iterations, so one iteration per step suffices: the outer loop converges to the same
-        objective, at a fraction of the cost; MuTaR runs up to 20).
+    max_iter_ot : int, default 3
+        Sinkhorn iterations per outer iteration (at most; fewer when the potentials move by less
+        than ``tol_ot``). The dual potentials are warm-started across outer iterations, so a few
+        suffice (MuTaR runs up to 20). One per step was enough at ``epsilon = 5 / p`` but stalled
+        at small epsilon (the Sinkhorn contraction ``gamma / (gamma + epsilon)`` is then close to
+        1): on K=8, n=20, p=100, epsilon=1e-3 one iteration per step had not converged after 500
+        steps, three converge in about 150; at the harness shape (K=30, n=50, p=500,
+        epsilon=5/p) three take 34 steps against 44, in the same time.
     tol_ot : float, default 1e-6
         Sinkhorn stopping rule (largest change of the log-scalings).
     n_reweightings : int, default 1
@@ -491,7 +495,7 @@ class MTW(Penalty):
 
     def __init__(self, l1_ratio: float = 0.5, M=None, coords=None, epsilon: float | None = None,
                  gamma: float | None = None, concomitant: bool = False,
-                 sigma_min: float | None = None, max_iter_ot: int = 1, tol_ot: float = 1e-6,
+                 sigma_min: float | None = None, max_iter_ot: int = 3, tol_ot: float = 1e-6,
                  n_reweightings: int = 1, threshold: float = 1e-2):
         self.threshold = _check_real("threshold", threshold, low=0.0, high=1.0, high_open=True)
         self.l1_ratio = _check_real("l1_ratio", l1_ratio, low=0.0, high=1.0, low_open=True)
@@ -519,13 +523,13 @@ class MTW(Penalty):
                 out[k] = getattr(self, k)
         if self.concomitant:
             out["concomitant"] = True
-        if self.max_iter_ot != 1:
+        if self.max_iter_ot != 3:
             out["max_iter_ot"] = self.max_iter_ot
         if self.tol_ot != 1e-6:
             out["tol_ot"] = self.tol_ot
         if self.threshold != 1e-2:
             out["threshold"] = self.threshold
-        if self.n_reweightings != (10 if self.reweighted else 1):
+        if self.n_reweightings != (100 if self.reweighted else 1):
             out["n_reweightings"] = self.n_reweightings
         return out
 
@@ -582,15 +586,18 @@ class ReMTW(MTW):
             + alpha * [(1 - l1_ratio) sum_k (OT(W+_k, q+) + OT(W-_k, q-))
                        + l1_ratio sum_jk (sqrt(W+_jk) + sqrt(W-_jk))]
 
-    minimised by ``n_reweightings`` MTW fits (default 10), the first with unit l1 weights, the next
+    minimised by up to ``n_reweightings`` MTW fits, the first with unit l1 weights, the next
     with weights ``0.5 / (sqrt(W+-_jk) + 1e-10)`` (MuTaR's), each warm-started; non-convex, the
-    objective after every reweighting is recorded.
+    objective after every reweighting is recorded, and the reweightings stop when one decreases it
+    by at most ``tol * F(0)`` (usually after 10 to 20 fits).
 
     Parameters
     ----------
     l1_ratio, M, coords, epsilon, gamma, concomitant, sigma_min, max_iter_ot, tol_ot, threshold
         As in :class:`MTW`.
-    n_reweightings : int, default 10
+    n_reweightings : int, default 100
+        Largest number of MTW fits (MuTaR's ``max_iter_reweighting``). Stopping at a fixed 10 (the
+        default before) left the objective 0.4% above MuTaR's on its benchmark problem.
     """
 
     name = "remtw"
@@ -598,8 +605,8 @@ class ReMTW(MTW):
 
     def __init__(self, l1_ratio: float = 0.5, M=None, coords=None, epsilon: float | None = None,
                  gamma: float | None = None, concomitant: bool = False,
-                 sigma_min: float | None = None, max_iter_ot: int = 1, tol_ot: float = 1e-6,
-                 n_reweightings: int = 10, threshold: float = 1e-2):
+                 sigma_min: float | None = None, max_iter_ot: int = 3, tol_ot: float = 1e-6,
+                 n_reweightings: int = 100, threshold: float = 1e-2):
         super().__init__(l1_ratio=l1_ratio, M=M, coords=coords, epsilon=epsilon, gamma=gamma,
                          concomitant=concomitant, sigma_min=sigma_min, max_iter_ot=max_iter_ot,
                          tol_ot=tol_ot, n_reweightings=n_reweightings, threshold=threshold)
