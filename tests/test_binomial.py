@@ -121,6 +121,67 @@ def test_prox_newton_kernel_matches_liblinear(layout):
         np.testing.assert_allclose(rec.coef[:, k], ll.coef_[0], atol=1e-4)
 
 
+def _kkt_violation(X, Y, W, alpha, l21):
+    """Largest violation of the optimality conditions of sum_k mean loss + alpha Omega(W) (numpy).
+
+    No intercepts; ``G = X^T (Y - expit(X W)) / n`` must equal ``alpha`` times a subgradient.
+    """
+    G = np.asarray(X.T @ (Y - expit(np.asarray(X @ W)))) / X.shape[0]
+    if l21:
+        nrm = np.linalg.norm(W, axis=1)
+        on = nrm > 0
+        E = G[on] - alpha * W[on] / nrm[on, None]
+        off = np.maximum(np.linalg.norm(G[~on], axis=1) - alpha, 0.0)
+        return max(np.linalg.norm(E, axis=1).max(initial=0.0), off.max(initial=0.0))
+    on = W != 0
+    return max(np.abs(G[on] - alpha * np.sign(W[on])).max(initial=0.0),
+               np.maximum(np.abs(G[~on]) - alpha, 0.0).max(initial=0.0))
+
+
+@pytest.mark.parametrize("penalty", [Lasso(), GroupLasso()])
+def test_kernel_on_a_near_interpolating_sparse_design_with_and_without_anderson(penalty, monkeypatch):
+    """The hardest problem of benchmarks/bench_binomial.py (shared sparse design, alpha_max / 50,
+    nearly as many nonzeros per task as rows) at reduced size: the kernel with Anderson-accelerated
+    CD epochs and without reach the same certified optimum, which satisfies the optimality
+    conditions computed in numpy, and (lasso) equals liblinear's fit."""
+    from sklearn.linear_model import LogisticRegression
+
+    from mtreg.solvers import logistic
+
+    rng = np.random.default_rng(11)
+    n, p, K = 60, 300, 3
+    Xd = rng.standard_normal((n, p)) * (rng.random((n, p)) < 0.1)
+    W_true = np.zeros((p, K))
+    W_true[:10] = rng.normal(0.0, 3.0, (10, K))
+    Y = (rng.random((n, K)) < expit(Xd @ W_true)).astype(float)
+    lp = make_logistic_problem(sp.csc_matrix(Xd), Y.T.ravel(), np.arange(K + 1) * n, shared=True,
+                               fit_intercept=False, standardize=False)
+    alpha = logistic.alpha_max(lp, penalty) / 50
+    fast = solve(lp, penalty, alpha, tol=1e-10)
+    monkeypatch.setattr(logistic, "_ANDERSON", 0)
+    plain = solve(lp, penalty, alpha, tol=1e-10)
+    for rec in (fast, plain):
+        assert rec.converged and rec.solver == "logistic+prox_newton" and rec.gap <= rec.gap_tol
+    assert abs(fast.objective - plain.objective) <= 1e-9 * plain.objective
+    assert fast.n_iter < plain.n_iter  # the extrapolation is used (counts CD epochs, not time)
+    l21 = isinstance(penalty, GroupLasso)
+    nnz = np.count_nonzero(fast.coef.any(axis=1)) if l21 else np.count_nonzero(fast.coef, axis=0).min()
+    assert nnz >= n // 3  # the ill-conditioned regime of the benchmark, not a trivial fit
+    assert _kkt_violation(Xd, Y, fast.coef, alpha, l21) <= 1e-5 * alpha
+    if l21:
+        return
+    for k in range(K):
+        ll = LogisticRegression(penalty="l1", C=1 / (n * alpha), solver="liblinear",
+                                fit_intercept=False, tol=1e-12, max_iter=100_000)
+        with warnings.catch_warnings():  # penalty= is deprecated in sklearn 1.8 (same fit)
+            warnings.simplefilter("ignore", FutureWarning)
+            warnings.filterwarnings("ignore", message="Inconsistent values", category=UserWarning)
+            ll.fit(sp.csr_matrix(Xd), Y[:, k])
+        ours = _objective(Xd, Y[:, k], fast.coef[:, k], 0.0, alpha)
+        ref = _objective(Xd, Y[:, k], ll.coef_[0], 0.0, alpha)
+        assert ours <= ref * (1 + 1e-9) and abs(ours - ref) <= 1e-6 * abs(ref)
+
+
 @pytest.mark.parametrize("penalty", [Lasso(), GroupLasso(), Lasso(l1_ratio=0.5)])
 def test_solve_path_warm_starts_equal_cold_fits(penalty):
     """solve_path (warm starts + strong rules) certifies every alpha and equals cold fits."""
@@ -274,6 +335,10 @@ def test_predict_types_are_consistent():
     assert table["AUC_PR"].iloc[0] == pytest.approx(average_precision_score(y01[first], prob[first]))
     assert table["accuracy"].iloc[0] == pytest.approx(((prob[first] > 0.5) == y01[first]).mean())
     assert np.isfinite(res.aic) and res.bic > res.aic
+    text = res.summary().as_text()
+    for col, fmt in (("AUC", ".4f"), ("AUC_PR", ".4f"), ("accuracy", ".4f"), ("deviance", ".4g"),
+                     ("null_deviance", ".4g")):
+        assert f"{table[col].iloc[0]:{fmt}}" in text
 
 
 def test_predict_class_numeric_and_gaussian_type_errors():
@@ -363,6 +428,38 @@ def test_cv_binomial_scorings(scoring, best):
         mtreg.cv("y ~ x0", task="task", data=df, family="binomial", scoring="r2", n_alphas=3)
 
 
+def test_cv_fold_errors_equal_refits_scored_by_sklearn():
+    """cv.glmnet's type.measure by hand: refit on every training fold at every alpha of the grid,
+    score the held-out rows of every task with scikit-learn's metrics, average over tasks."""
+    from sklearn.metrics import average_precision_score, log_loss, roc_auc_score
+
+    df = _frame(3, K=2, n=60)
+    formula = "y ~ x0 + x1 + x2 + x3 + x4"
+    foldid = np.arange(len(df)) % 3
+    metrics = {
+        "deviance": lambda y, eta: 2 * log_loss(y, expit(eta), labels=[0, 1]),
+        "auc": roc_auc_score,
+        "auc_pr": average_precision_score,
+        "misclassification": lambda y, eta: np.mean((eta > 0) != (y == 1)),
+    }
+    cvs = {scoring: mtreg.cv(formula, task="task", data=df, family="binomial", penalty="lasso",
+                             n_alphas=4, foldid=foldid, scoring=scoring, tol=1e-10)
+           for scoring in metrics}
+    alphas = cvs["deviance"].alphas
+    for f in range(3):
+        train, test = df[foldid != f], df[foldid == f]
+        y = test["y"].to_numpy()
+        for i, alpha in enumerate(alphas):
+            res = mtreg.fit(formula, task="task", data=train, family="binomial", penalty="lasso",
+                            alpha=alpha, tol=1e-10)
+            eta = np.asarray(res.predict(test, type="link"))
+            for scoring, metric in metrics.items():
+                np.testing.assert_allclose(cvs[scoring].alphas, alphas)
+                ref = np.mean([metric(y[(test["task"] == t).to_numpy()], eta[(test["task"] == t).to_numpy()])
+                               for t in ("t0", "t1")])
+                assert cvs[scoring].fold_errors[f, i] == pytest.approx(ref, rel=1e-6, abs=1e-12)
+
+
 def test_path_and_default_cv_alpha_for_binomial():
     df = _frame(4, K=2, n=50)
     pr = mtreg.path("y ~ x0 + x1 + x2", task="task", data=df, family="binomial",
@@ -391,8 +488,10 @@ def test_every_registered_penalty_fits_binomial_or_says_why(name):
     try:
         model = mtreg.MultiTaskModel.from_arrays(Xs, ys, penalty=name, family="binomial",
                                                  **_REQUIRED.get(name, {}))
-    except ValueError as err:  # the documented refusal
-        assert "family='binomial' is not available" in str(err)
+    except ValueError as err:  # the documented refusal, with its reason after the colon
+        msg = str(err)
+        assert "family='binomial' is not available" in msg
+        assert len(msg.split(": ", 1)[-1]) >= 20
         return
     try:
         amax = model.alpha_max()
@@ -469,3 +568,39 @@ def test_binomial_path_reports_deviance_explained():
     np.testing.assert_allclose(pth.deviance[:, -1], res.deviance.to_numpy(), rtol=1e-4)
     crit = pth.criteria()
     assert crit["aic"].iloc[-1] == pytest.approx(res.deviance.sum() + 2 * (pth.nnz[-1] + 3), rel=1e-4)
+
+
+# ----------------------------------------------------------------------------- the vignette
+def test_binomial_vignette_scores_auc_pr_per_factor_and_recovers_the_families(monkeypatch, capsys):
+    """vignettes/binomial.py (reduced size, ~6 s): its held-out AUC-PR table is scikit-learn's
+    average precision of each fit's predictions, SG-MTL learns the simulated factor families and
+    keeps each family's motif k-mers, and pooling the families beats independent l1 fits."""
+    import runpy
+
+    from sklearn.metrics import adjusted_rand_score, average_precision_score
+
+    monkeypatch.delenv("MTREG_FULL", raising=False)
+    path = pathlib.Path(__file__).resolve().parent.parent / "vignettes" / "binomial.py"
+    g = runpy.run_path(str(path))
+    capsys.readouterr()
+    table, fits, test, family = g["table"], g["fits"], g["test"], g["family"]
+    methods = ["SG-MTL", "l1 (independent)", "group lasso", "true model"]
+    assert list(table.columns) == ["family", *methods]
+    assert list(table.index) == [*g["tf_names"], "mean"]
+    scores = table.loc[g["tf_names"], methods].to_numpy(dtype=float)
+    assert np.all((scores > 0) & (scores <= 1))
+    rows = (test["tf"] == "TF00").to_numpy()
+    for name in methods[:3]:  # the table is sklearn's average precision of predict(type="response")
+        prob = np.asarray(fits[name].predict(test, type="response"))[rows]
+        assert table.loc["TF00", name] == pytest.approx(
+            average_precision_score(test["bound"].to_numpy()[rows], prob), rel=1e-12)
+    mean = table.loc["mean", methods].astype(float)
+    assert mean["SG-MTL"] > mean["l1 (independent)"] and mean["SG-MTL"] > mean["group lasso"]
+    rep = g["rep"]  # the learned groups are the simulated families
+    assert rep.ari == pytest.approx(adjusted_rand_score(family.to_numpy(), rep.labels.to_numpy()))
+    assert rep.ari == 1.0 and rep.n_active == family.nunique()
+    sup = fits["SG-MTL"].params.ne(0)
+    for f, motif in enumerate(g["motifs"]):  # every factor of family f keeps its motif k-mers
+        members = family.index[family == f]
+        assert sup.loc[[g["kmers"][j] for j in motif], members].to_numpy().all()
+

@@ -15,7 +15,9 @@
 # w_i = max(p_i (1 - p_i), W_MIN) and residuals r_i = y_i - p_i at the current eta, the
 # curvatures a_jk = sum_i w_i x_ij^2 / n_k of the working-set columns, then coordinate descent
 # epochs on the quadratic model until their estimated decrease sum c (dW)^2 is <= ``tol_cd``
-# (the model's change of eta, u = X dW + db, and q = r - w u kept up to date), then a
+# (the model's change of eta, u = X dW + db, and q = r - w u kept up to date; every
+# ``anderson + 1`` epochs the Anderson extrapolation of the last iterates replaces the current one
+# when it lowers the model -- Bertrand & Massias 2021, as in skglm), then a
 # backtracking (Armijo) line search on the TRUE objective along the direction (a predicted
 # decrease below the rounding level of the objective is taken without a search), and the update
 # of W, b and eta in place.  The iterations stop when the optimality (KKT) violation on the
@@ -29,8 +31,10 @@
 # task k at [cstart[j, k], cend[j, k]) and observation index indices[e] - xoff[k] + optr[k].  A
 # shared design is therefore the same X with xoff = 0 for every task.
 #
-# Kernels never print, allocate only before their loops and run without the GIL.
+# Kernels never print, allocate (one calloc'd block) only before their loops and run without
+# the GIL.
 from libc.math cimport exp, fabs, log1p, sqrt
+from libc.stdlib cimport calloc, free
 
 import numpy as np
 
@@ -199,6 +203,64 @@ cdef inline double _row_pen_diff(const double* v, const double* w, Py_ssize_t nt
     return s
 
 
+cdef bint _anderson_weights(const double* H, Py_ssize_t m, Py_ssize_t M, double* C,
+                            double* z) noexcept nogil:
+    """Anderson weights of the ``M + 1`` iterates stored (oldest first) in the rows of ``H``.
+
+    With ``D_i = H[i + 1] - H[i]``, solve ``(D D^T) z = 1`` (Gaussian elimination with partial
+    pivoting, ``C`` an (M, M) scratch) and scale ``z`` to sum to one; False when the system is
+    singular to working precision (the extrapolation is then skipped).
+    """
+    cdef Py_ssize_t a, bb, i, r, piv
+    cdef double s, f, big, tr = 0.0
+    for a in range(M):
+        for bb in range(a, M):
+            s = 0.0
+            for i in range(m):
+                s += (H[(a + 1) * m + i] - H[a * m + i]) * (H[(bb + 1) * m + i] - H[bb * m + i])
+            C[a * M + bb] = s
+            C[bb * M + a] = s
+        tr += C[a * M + a]
+        z[a] = 1.0
+    if not tr > 0.0:
+        return False
+    for a in range(M):
+        piv = a
+        big = fabs(C[a * M + a])
+        for r in range(a + 1, M):
+            if fabs(C[r * M + a]) > big:
+                big = fabs(C[r * M + a])
+                piv = r
+        if big <= 1e-14 * tr:
+            return False
+        if piv != a:
+            for bb in range(M):
+                f = C[a * M + bb]
+                C[a * M + bb] = C[piv * M + bb]
+                C[piv * M + bb] = f
+            f = z[a]
+            z[a] = z[piv]
+            z[piv] = f
+        for r in range(a + 1, M):
+            f = C[r * M + a] / C[a * M + a]
+            for bb in range(a, M):
+                C[r * M + bb] -= f * C[a * M + bb]
+            z[r] -= f * z[a]
+    for a in range(M - 1, -1, -1):
+        s = z[a]
+        for bb in range(a + 1, M):
+            s -= C[a * M + bb] * z[bb]
+        z[a] = s / C[a * M + a]
+    s = 0.0
+    for a in range(M):
+        s += z[a]
+    if s == 0.0 or s != s:
+        return False
+    for a in range(M):
+        z[a] /= s
+    return True
+
+
 cdef Design _design(bint sparse, const double[::1, :] X, const double[::1] data,
                     const Py_ssize_t[::1] indices, const Py_ssize_t[:, ::1] cstart,
                     const Py_ssize_t[:, ::1] cend, const Py_ssize_t[::1] xoff,
@@ -239,10 +301,14 @@ def prox_newton(bint sparse, const double[::1, :] X, const double[::1] data,
                 const Py_ssize_t[::1] optr, const double[::1] y, double[::1] eta,
                 double[:, ::1] W, double[::1] b, const Py_ssize_t[::1] tasks,
                 const Py_ssize_t[::1] ws, const double[::1] lam1, double lam2, bint l21,
-                bint fit_b, int max_pn, int max_cd, double tol_kkt, double tol_cd):
+                bint fit_b, int max_pn, int max_cd, double tol_kkt, double tol_cd,
+                int anderson=0):
     """Proximal Newton iterations on the rows ``ws`` and the tasks ``tasks`` (see the header).
 
     ``W`` (p, K), ``b`` (K,) and ``eta`` (stacked linear predictor) are updated in place.
+    ``anderson`` > 0: every ``anderson + 1`` CD epochs, the Anderson extrapolation of the last
+    ``anderson + 1`` iterates (Bertrand & Massias 2021, as skglm's solvers) replaces the current
+    one when it lowers the quadratic model; 0 turns it off.
 
     Returns
     -------
@@ -255,18 +321,35 @@ def prox_newton(bint sparse, const double[::1, :] X, const double[::1] data,
     cdef Design d = _design(sparse, X, data, indices, cstart, cend, xoff, optr)
     cdef Py_ssize_t nt = tasks.shape[0], nws = ws.shape[0], N = y.shape[0]
     cdef Py_ssize_t K = optr.shape[0] - 1
-    cdef double[::1] wgt = np.zeros(N)
-    cdef double[::1] q = np.zeros(N)
-    cdef double[::1] u = np.zeros(N)
-    cdef double[:, ::1] A = np.zeros((max(nws, 1), nt))
-    cdef double[:, ::1] V = np.zeros((max(nws, 1), nt))   # candidate rows (W + dW)
-    cdef double[::1] ab = np.zeros(nt)
-    cdef double[::1] db = np.zeros(nt)
-    cdef double[::1] g = np.zeros(nt)
-    cdef double[::1] c = np.zeros(nt)
-    cdef double[::1] vnew = np.zeros(nt)
-    cdef double[::1] vt = np.zeros(nt)
-    cdef double[::1] vold = np.zeros(nt)
+    # work arrays: one zeroed block (no per-array Python objects: the call is cheap)
+    cdef Py_ssize_t M = max(anderson, 0), m_acc = max(nws, 1) * nt + nt, n_hist = 0, a
+    cdef Py_ssize_t nw1 = max(nws, 1), NA = N if M > 0 else 0, HA = (M + 1) * m_acc if M > 0 else 0
+    cdef double* block = <double*> calloc(3 * N + 3 * nw1 * nt + 8 * nt + HA + M * M + M + 3 * NA,
+                                          sizeof(double))
+    if block == NULL:
+        raise MemoryError()
+    cdef double* wgt = block
+    cdef double* q = wgt + N
+    cdef double* u = q + N
+    cdef double* A = u + N
+    cdef double* V = A + nw1 * nt       # candidate rows (W + dW), row-major (nws, nt)
+    cdef double* Ve = V + nw1 * nt      # Anderson: extrapolated rows
+    cdef double* ab = Ve + nw1 * nt
+    cdef double* db = ab + nt
+    cdef double* g = db + nt
+    cdef double* c = g + nt
+    cdef double* vnew = c + nt
+    cdef double* vt = vnew + nt
+    cdef double* vold = vt + nt
+    cdef double* dbe = vold + nt
+    # Anderson acceleration: iterates (V, db) of the last M + 1 epochs, the extrapolated point
+    cdef double* hist = dbe + nt
+    cdef double* cmat = hist + HA
+    cdef double* zc = cmat + M * M
+    cdef double* res = zc + M
+    cdef double* ue = res + NA
+    cdef double* qe = ue + NA
+    cdef double q_cur, q_ext
     cdef Py_ssize_t it, ep, jj, j, t, k, i, h, lo, hi
     cdef double pr, nk, loss0, loss_t, pen0, pen1, pen_t, delta, step, dec, diff, nu0, s
     cdef double h_t, viol = 0.0
@@ -289,6 +372,8 @@ def prox_newton(bint sparse, const double[::1, :] X, const double[::1] data,
                     if wgt[i] < W_MIN:
                         wgt[i] = W_MIN
                     q[i] = y[i] - pr
+                    if M > 0:
+                        res[i] = q[i]
                     u[i] = 0.0
                     s += _loss1(y[i], eta[i])
                     h_t += wgt[i]
@@ -312,9 +397,9 @@ def prox_newton(bint sparse, const double[::1, :] X, const double[::1] data,
                 for t in range(nt):
                     k = tasks[t]
                     nk = optr[k + 1] - optr[k]
-                    A[jj, t] = _cwsq(&d, j, k, &wgt[0]) / nk
+                    A[jj * nt + t] = _cwsq(&d, j, k, &wgt[0]) / nk
                     g[t] = _cdot(&d, j, k, &q[0]) / nk
-                    V[jj, t] = W[j, k]
+                    V[jj * nt + t] = W[j, k]
                     vold[t] = W[j, k]
                 s = _row_violation(&g[0], &vold[0], nt, lam1[j], lam2, l21)
                 if s > viol:
@@ -323,6 +408,7 @@ def prox_newton(bint sparse, const double[::1, :] X, const double[::1] data,
             if viol <= tol_kkt:
                 break
             # coordinate descent on the quadratic model
+            n_hist = 0
             for ep in range(max_cd):
                 n_ep += 1
                 dec = 0.0
@@ -345,17 +431,76 @@ def prox_newton(bint sparse, const double[::1, :] X, const double[::1] data,
                     for t in range(nt):
                         k = tasks[t]
                         h_t = _cdot(&d, j, k, &q[0]) / (optr[k + 1] - optr[k])
-                        g[t] = A[jj, t] * V[jj, t] + h_t
-                        c[t] = A[jj, t] + lam2
-                        nu0 += V[jj, t] * V[jj, t]
+                        g[t] = A[jj * nt + t] * V[jj * nt + t] + h_t
+                        c[t] = A[jj * nt + t] + lam2
+                        nu0 += V[jj * nt + t] * V[jj * nt + t]
                     _row_update(&g[0], &c[0], &vnew[0], nt, lam1[j], l21, sqrt(nu0))
                     for t in range(nt):
-                        diff = vnew[t] - V[jj, t]
+                        diff = vnew[t] - V[jj * nt + t]
                         if diff != 0.0:
                             k = tasks[t]
                             _cupdate(&d, j, k, diff, &wgt[0], &u[0], &q[0])
-                            V[jj, t] = vnew[t]
+                            V[jj * nt + t] = vnew[t]
                             dec += c[t] * diff * diff
+                if M > 0 and dec > tol_cd:
+                    for jj in range(nws):
+                        for t in range(nt):
+                            hist[n_hist * m_acc + jj * nt + t] = V[jj * nt + t]
+                    for t in range(nt):
+                        hist[n_hist * m_acc + nws * nt + t] = db[t]
+                    n_hist += 1
+                    if n_hist == M + 1:
+                        n_hist = 0
+                        if _anderson_weights(&hist[0], nws * nt + nt, M, &cmat[0], &zc[0]):
+                            for jj in range(nws):
+                                for t in range(nt):
+                                    s = 0.0
+                                    for a in range(M):
+                                        s += zc[a] * hist[(a + 1) * m_acc + jj * nt + t]
+                                    Ve[jj * nt + t] = s
+                            for t in range(nt):
+                                s = 0.0
+                                for a in range(M):
+                                    s += zc[a] * hist[(a + 1) * m_acc + nws * nt + t]
+                                dbe[t] = s if fit_b else 0.0
+                            # the model at the extrapolated point: u_e = X (Ve - W) + db_e
+                            for t in range(nt):
+                                k = tasks[t]
+                                for i in range(optr[k], optr[k + 1]):
+                                    ue[i] = dbe[t]
+                                    qe[i] = res[i] - wgt[i] * dbe[t]
+                            for jj in range(nws):
+                                j = ws[jj]
+                                for t in range(nt):
+                                    diff = Ve[jj * nt + t] - W[j, tasks[t]]
+                                    if diff != 0.0:
+                                        _cupdate(&d, j, tasks[t], diff, &wgt[0], &ue[0], &qe[0])
+                            q_cur = 0.0
+                            q_ext = 0.0
+                            for t in range(nt):
+                                k = tasks[t]
+                                lo, hi = optr[k], optr[k + 1]
+                                s = 0.0
+                                h_t = 0.0
+                                for i in range(lo, hi):
+                                    s += (0.5 * wgt[i] * u[i] - res[i]) * u[i]
+                                    h_t += (0.5 * wgt[i] * ue[i] - res[i]) * ue[i]
+                                q_cur += s / (hi - lo)
+                                q_ext += h_t / (hi - lo)
+                            for jj in range(nws):
+                                j = ws[jj]
+                                q_cur += _row_pen(&V[jj * nt], nt, lam1[j], lam2, l21)
+                                q_ext += _row_pen(&Ve[jj * nt], nt, lam1[j], lam2, l21)
+                            if q_ext < q_cur:
+                                for jj in range(nws):
+                                    for t in range(nt):
+                                        V[jj * nt + t] = Ve[jj * nt + t]
+                                for t in range(nt):
+                                    db[t] = dbe[t]
+                                    k = tasks[t]
+                                    for i in range(optr[k], optr[k + 1]):
+                                        u[i] = ue[i]
+                                        q[i] = qe[i]
                 if dec <= tol_cd:
                     break
             # predicted decrease of the objective along the direction
@@ -374,8 +519,8 @@ def prox_newton(bint sparse, const double[::1, :] X, const double[::1] data,
                 j = ws[jj]
                 for t in range(nt):
                     vold[t] = W[j, tasks[t]]
-                pen1 += _row_pen(&V[jj, 0], nt, lam1[j], lam2, l21)
-                s += _row_pen_diff(&V[jj, 0], &vold[0], nt, lam1[j], lam2, l21)
+                pen1 += _row_pen(&V[jj * nt], nt, lam1[j], lam2, l21)
+                s += _row_pen_diff(&V[jj * nt], &vold[0], nt, lam1[j], lam2, l21)
             delta += s
             n_pn += 1
             # a predicted change below the rounding level of the objective cannot be tested by
@@ -404,7 +549,7 @@ def prox_newton(bint sparse, const double[::1, :] X, const double[::1] data,
                         j = ws[jj]
                         for t in range(nt):
                             k = tasks[t]
-                            vt[t] = W[j, k] + step * (V[jj, t] - W[j, k])
+                            vt[t] = W[j, k] + step * (V[jj * nt + t] - W[j, k])
                         pen_t += _row_pen(&vt[0], nt, lam1[j], lam2, l21)
                 if loss_t + pen_t <= loss0 + pen0 + ARMIJO * step * delta:
                     ok = True
@@ -417,11 +562,12 @@ def prox_newton(bint sparse, const double[::1, :] X, const double[::1] data,
                 j = ws[jj]
                 for t in range(nt):
                     k = tasks[t]
-                    W[j, k] += step * (V[jj, t] - W[j, k])
+                    W[j, k] += step * (V[jj * nt + t] - W[j, k])
             for t in range(nt):
                 k = tasks[t]
                 if fit_b:
                     b[k] += step * db[t]
                 for i in range(optr[k], optr[k + 1]):
                     eta[i] += step * u[i]
+    free(block)
     return n_pn, n_ep, viol, failed
