@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import keyword
 import re
 from dataclasses import dataclass, field
@@ -641,8 +642,14 @@ def _shared(X, Y, tasks, n_input, keep_layout: bool = False):
 # arrays
 # ---------------------------------------------------------------------------------------
 
+@functools.lru_cache(maxsize=32)
+def _default_names_cached(prefix: str, n: int, start: int) -> tuple[str, ...]:
+    return tuple(f"{prefix}{j}" for j in range(start, start + n))
+
+
 def _default_names(prefix: str, n: int, start: int = 1) -> list[str]:
-    return [f"{prefix}{j}" for j in range(start, start + n)]
+    """``[prefix1, ..., prefixn]`` (a fresh list; the strings are built once per size)."""
+    return list(_default_names_cached(prefix, int(n), int(start)))
 
 
 def _check_names(names, n: int, what: str, of: str) -> list[str]:

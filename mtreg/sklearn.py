@@ -54,6 +54,21 @@ def _is_multitask_X(X) -> bool:
     return getattr(X, "ndim", None) == 3
 
 
+def _fast_tasks(A, ndim: int):
+    """Per-task views of a finite, non-empty float64 ndarray of ``ndim`` dimensions, else None.
+
+    What ``check_array(A[k], dtype=np.float64)`` returns for every task of such an array (the
+    same values, no copy), in one finiteness pass instead of one ``check_array`` per task;
+    anything else (lists, other dtypes, empty axes, nan/inf) returns None and goes through
+    ``check_array`` task by task, with its checks and error messages.
+    """
+    if type(A) is not np.ndarray or A.ndim != ndim or A.dtype != np.float64 or A.size == 0:
+        return None
+    if not np.isfinite(A).all():
+        return None
+    return list(A)
+
+
 class MultiTaskRegressor(RegressorMixin, BaseEstimator):
     """Base class: input handling, fitting through :class:`mtreg.MultiTaskModel`, prediction.
 
@@ -90,7 +105,9 @@ class MultiTaskRegressor(RegressorMixin, BaseEstimator):
             y_list = None if y is None else [y[r] for _, r in rows]
             return X_list, y_list, "long", {"rows": rows, "n": X.shape[0]}
         if _is_multitask_X(X):
-            X_list = [check_array(x, dtype=np.float64) for x in X]
+            X_list = _fast_tasks(X, 3)
+            if X_list is None:
+                X_list = [check_array(x, dtype=np.float64) for x in X]
             if not X_list:
                 raise ValueError("X is empty: at least one task is needed")
             p = X_list[0].shape[1]
@@ -103,8 +120,10 @@ class MultiTaskRegressor(RegressorMixin, BaseEstimator):
                                  f"{self.n_features_in_} features as input")
             y_list = None
             if y is not None:
-                y_list = [check_array(np.asarray(v, dtype=float).reshape(1, -1), ensure_2d=True)[0]
-                          for v in y]
+                y_list = _fast_tasks(y, 2)
+                if y_list is None:
+                    y_list = [check_array(np.asarray(v, dtype=float).reshape(1, -1),
+                                          ensure_2d=True)[0] for v in y]
                 if len(y_list) != len(X_list) or any(len(v) != x.shape[0]
                                                      for v, x in zip(y_list, X_list, strict=False)):
                     raise ValueError("Data shape not understood: X must be (n_tasks, n_samples, "

@@ -136,6 +136,29 @@ def test_shapes_ragged_lists_score_and_warm_start():
     np.testing.assert_allclose(m.coef_, first, atol=1e-5)
 
 
+def test_3d_arrays_are_checked_as_the_per_task_lists():
+    """The one-pass check of 3-D float64 input: same fit as the task lists (which go through
+    check_array task by task), same errors for nan/inf in X or y, other dtypes converted."""
+    X3, y3 = _data()
+    ref = msk.DirtyModel(alpha=0.1, beta=0.05).fit(list(X3), list(y3))
+    for Xa, ya in ((X3.astype(np.float32), y3), (X3, y3.astype(np.float32)),
+                   (np.asfortranarray(X3), y3[:, ::-1].copy()[:, ::-1])):
+        est = msk.DirtyModel(alpha=0.1, beta=0.05).fit(Xa, ya)
+        np.testing.assert_allclose(est.coef_, ref.coef_, atol=1e-5)
+    for bad in (np.nan, np.inf):
+        Xb, yb = X3.copy(), y3.copy()
+        Xb[1, 2, 3] = bad
+        yb[2, 4] = bad
+        for Xa, ya in ((Xb, y3), (X3, yb)):
+            with pytest.raises(ValueError) as e3:
+                msk.DirtyModel(alpha=0.1, beta=0.05).fit(Xa, ya)
+            with pytest.raises(ValueError) as el:
+                msk.DirtyModel(alpha=0.1, beta=0.05).fit(list(Xa), list(ya))
+            assert str(e3.value) == str(el.value) and "contains" in str(e3.value)
+    with pytest.raises(ValueError, match="0 feature"):
+        msk.DirtyModel().fit(np.zeros((3, 5, 0)), y3[:, :5])
+
+
 def test_long_layout_and_grid_search_with_routing():
     X3, y3 = _data(K=3, n=30, p=6)
     K, n, p = X3.shape

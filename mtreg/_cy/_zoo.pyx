@@ -13,89 +13,10 @@ from scipy.linalg cimport cython_blas
 import numpy as np
 
 from ._blas cimport _axpy, _dot
-from ._prox cimport _row_update, _soft
+from ._prox cimport _soft
 
 
 # ------------------------------------------------------------------------------ dirty model
-cdef int _DIRTY_ALT = 5  # alternations of the exact B and S steps inside a row, at most
-def dirty_epochs(const double[::1, :] X, const Py_ssize_t[::1] x_off,
-                 const Py_ssize_t[::1] task_ptr, double[::1] r, double[:, ::1] B,
-                 double[:, ::1] S, const double[:, ::1] a, double lam_b, double lam_s,
-                 const Py_ssize_t[::1] ws, int max_epochs, double eps):
-    """Block coordinate descent epochs of the dirty model over the rows ``ws``.
-
-    Minimises ``sum_k 1/(2 n_k) ||r_k||^2 + lam_b sum_j ||B_j.||_2 + lam_s sum_jk |S_jk|`` with
-    ``r_k = y_k - X_k (b_k + s_k)``.  Row j: exact group step on ``B_j`` (S fixed), then exact
-    soft-thresholding of ``S_j`` (B fixed); both use the same column, so the gradient of the
-    second step is updated in closed form and ``r`` is moved once per row.  The two steps are
-    alternated inside the row (O(K) each, no residual update) until they are stable or
-    ``_DIRTY_ALT`` (5) times: close to the exact minimisation over the block (B_j, S_j), so B and
-    S do not zig-zag across epochs at small levels, and every step decreases the objective.
-
-    Returns
-    -------
-    int
-        Passes done (stops after a pass whose decrease estimate
-        ``sum a_jk/2 (dB^2 + dS^2)`` is <= ``eps``).
-    """
-    cdef Py_ssize_t K = task_ptr.shape[0] - 1, n_ws = ws.shape[0], jj, j, k, s, it
-    cdef int nk, ep = 0
-    cdef double dec, d, db, ds, sn, chg
-    cdef double[::1] g = np.empty(K), c = np.empty(K), bn = np.empty(K), h = np.empty(K)
-    cdef double[::1] z = np.empty(K), sv = np.empty(K)
-    cdef double[::1] inv_n = 1.0 / np.maximum(np.diff(task_ptr), 1).astype(np.float64)
-    with nogil:
-        while ep < max_epochs:
-            ep += 1
-            dec = 0.0
-            for jj in range(n_ws):
-                j = ws[jj]
-                for k in range(K):
-                    s = task_ptr[k]
-                    nk = <int> (task_ptr[k + 1] - s)
-                    c[k] = a[j, k]
-                    if a[j, k] == 0.0:
-                        g[k] = 0.0
-                    else:
-                        g[k] = _dot(nk, &X[x_off[k], j], 1, &r[s], 1) * inv_n[k]
-                # exact minimisation over the row block (b, s): z = target of b + s; alternate
-                # the two exact steps (no residual update needed, O(K) each) until stable
-                for k in range(K):
-                    z[k] = g[k] / c[k] + B[j, k] + S[j, k] if c[k] > 0.0 else 0.0
-                    bn[k] = B[j, k]
-                    sv[k] = S[j, k]
-                for it in range(_DIRTY_ALT):
-                    for k in range(K):
-                        h[k] = c[k] * (z[k] - sv[k])
-                    _row_update(&h[0], &c[0], &bn[0], K, lam_b, True, 0.0)
-                    chg = 0.0
-                    for k in range(K):
-                        sn = _soft(c[k] * (z[k] - bn[k]), lam_s) / c[k] if c[k] > 0.0 else 0.0
-                        if abs(sn - sv[k]) > chg:
-                            chg = abs(sn - sv[k])
-                        sv[k] = sn
-                    if chg <= 1e-13 * (1.0 + abs(z[0])):
-                        break
-                for k in range(K):
-                    if c[k] == 0.0:
-                        B[j, k] = 0.0
-                        S[j, k] = 0.0
-                        continue
-                    db = bn[k] - B[j, k]
-                    ds = sv[k] - S[j, k]
-                    d = db + ds
-                    B[j, k] = bn[k]
-                    S[j, k] = sv[k]
-                    dec += 0.5 * c[k] * (db * db + ds * ds)
-                    if d != 0.0:
-                        s = task_ptr[k]
-                        _axpy(<int> (task_ptr[k + 1] - s), -d, &X[x_off[k], j], 1, &r[s], 1)
-            if dec <= eps:
-                break
-    return ep
-
-
-# ------------------------------------------------------------------------------ weighted lasso
 def wlasso_epochs(const double[::1, :] X, const Py_ssize_t[::1] x_off,
                   const Py_ssize_t[::1] task_ptr, double[::1] r, double[:, ::1] W,
                   const double[:, ::1] a, const double[:, ::1] lam, const Py_ssize_t[::1] ent_j,
@@ -501,7 +422,7 @@ cdef double _dirty_mu(const double* z, const double* c, Py_ssize_t K, double lam
         mn = mu - (f - lb2) / df if df > 0.0 else -1.0
         if not (mn > lo and mn < hi):
             mn = 0.5 * (lo + hi) if hi < INFINITY else 2.0 * mu
-        if mn == mu or hi - lo <= 1e-15 * hi:
+        if mn == mu or (hi < INFINITY and hi - lo <= 1e-15 * hi):
             break
         mu = mn
     return mu
@@ -545,9 +466,10 @@ def dirty_epochs_exact(const double[::1, :] X, const Py_ssize_t[::1] x_off,
                        const Py_ssize_t[::1] ws, int max_epochs, double eps):
     """Block coordinate descent epochs of the dirty model with exact row-block steps.
 
-    As :func:`dirty_epochs` (same arguments, objective and stopping rule), but each row block
-    ``(B_j, S_j)`` is minimised exactly (:func:`_dirty_block`: one monotone scalar equation) instead
-    of by at most 5 alternations of its two closed-form steps.
+    Minimises ``sum_k 1/(2 n_k) ||r_k||^2 + lam_b sum_j ||B_j.||_2 + lam_s sum_jk |S_jk|`` with
+    ``r_k = y_k - X_k (b_k + s_k)`` over the rows ``ws``. Each row block ``(B_j, S_j)`` is
+    minimised exactly (:func:`_dirty_block`: with S minimised out, one monotone scalar equation in
+    ``mu = lam_b / ||B_j||``, safeguarded Newton), and ``r`` is moved once per row.
 
     Returns
     -------
@@ -599,3 +521,12 @@ def dirty_epochs_exact(const double[::1, :] X, const Py_ssize_t[::1] x_off,
             if dec <= eps:
                 break
     return ep
+
+
+def dirty_block(const double[::1] z, const double[::1] c, double lam_b, double lam_s,
+                double mu0=1.0):
+    """Python access to :func:`_dirty_block` (tests): ``(b, s)`` of shape (K,)."""
+    cdef Py_ssize_t K = z.shape[0]
+    cdef double[::1] b = np.empty(K), s = np.empty(K)
+    _dirty_block(&z[0], &c[0], K, lam_b, lam_s, mu0, &b[0], &s[0])
+    return np.asarray(b), np.asarray(s)

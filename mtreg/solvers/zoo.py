@@ -6,11 +6,13 @@ All minimise the DESIGN.md objective on the centred, standardised
     F(W, b) = sum_k 1/(2 n_k) ||y_k - b_k - X_k w_k||^2 + alpha * Omega(W)
 
 ==================  ==========================================================================
-``adaptive``        reweighted lasso / group lasso: ``n_reweightings`` weighted fits by the
-                    certified block coordinate descent of :mod:`mtreg.solvers.bcd` (called as a
-                    black box), warm-started; objective trace (majorisation-minimisation).
+``adaptive``        reweighted lasso / group lasso: ``n_reweightings`` weighted fits, warm-started,
+                    each to a duality gap (l1: Cython coordinate descent on the entries that can
+                    move, :func:`mtreg._cy._zoo.wlasso_epochs`; group: :mod:`mtreg.solvers.bcd`);
+                    objective trace (majorisation-minimisation).
 ``dirty``           block coordinate descent over rows on (B, S), Cython
-                    (:func:`mtreg._cy._zoo.dirty_epochs`), working sets, duality-gap certificate.
+                    (:func:`mtreg._cy._zoo.dirty_epochs_exact`: exact row-block steps), working sets,
+                    Anderson extrapolation, duality-gap certificate.
 ``multilevel``      alternating lassos on (c, V), each by :mod:`mtreg.solvers.bcd` with its gap
                     certificate, plus exact rebalancing; objective trace.
 ``mtw``             block coordinate descent of Janati et al. (2019): log-domain unbalanced
@@ -307,6 +309,78 @@ def _dirty_check(D: _Dense, r, B, S, lam_b, lam_s):
     return max(primal - dual, 0.0), primal, score
 
 
+_DIRTY_AA = 5  # epochs between Anderson extrapolations of the dirty model's inner loop (0: off)
+
+
+def _dirty_objective(D: _Dense, r, Bw, Sw, lam_b, lam_s):
+    """Data fit plus the penalty of the rows ``Bw``, ``Sw`` (the other rows are fixed)."""
+    return (D.datafit(r) + lam_b * np.sqrt(np.einsum("jk,jk->j", Bw, Bw)).sum()
+            + lam_s * np.abs(Sw).sum())
+
+
+def _dirty_extrapolate(D: _Dense, r, B, S, ws, hist, rhist, lam_b, lam_s):
+    """Anderson extrapolation (Scieur et al. 2016, as :mod:`mtreg.solvers.bcd`) of the last
+    iterates ``hist`` of ``(B[ws], S[ws])``; kept if it lowers the objective.
+
+    The residual is affine in B + S, so the extrapolated residual is the same combination of
+    the stored residuals ``rhist``.
+    """
+    L = len(hist) - 1
+    Dm = np.stack([hist[i + 1] - hist[i] for i in range(L)])
+    C = Dm @ Dm.T
+    C.flat[::L + 1] += 1e-10 * np.trace(C)
+    try:
+        z = np.linalg.solve(C, np.ones(L))
+    except np.linalg.LinAlgError:
+        return
+    if not np.all(np.isfinite(z)) or z.sum() == 0:
+        return
+    c = z / z.sum()
+    x = sum(ci * xi for ci, xi in zip(c, hist[1:], strict=True))
+    r_acc = sum(ci * ri for ci, ri in zip(c, rhist[1:], strict=True))
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(r_acc))):
+        return
+    m = ws.size * B.shape[1]
+    Bw, Sw = x[:m].reshape(ws.size, -1), x[m:].reshape(ws.size, -1)
+    if _dirty_objective(D, r_acc, Bw, Sw, lam_b, lam_s) < \
+            _dirty_objective(D, r, B[ws], S[ws], lam_b, lam_s):
+        B[ws], S[ws] = Bw, Sw
+        r[...] = r_acc
+
+
+def _dirty_inner(D: _Dense, r, B, S, lam_b, lam_s, ws, max_epochs: int, eps: float) -> int:
+    """Epochs of :func:`mtreg._cy._zoo.dirty_epochs_exact` on ``ws``, extrapolated.
+
+    Every ``_DIRTY_AA`` epochs, an Anderson extrapolation of the last iterates (kept if it
+    lowers the objective). Stops after an epoch whose decrease estimate
+    ``sum a_jk/2 (dB^2 + dS^2)`` is ``<= eps`` (the kernel's rule) or ``max_epochs`` epochs.
+    Returns the number of epochs.
+    """
+    if _DIRTY_AA <= 0:
+        return _zoo.dirty_epochs_exact(D.X, D.x_off, D.ptr, r, B, S, D.a, lam_b, lam_s, ws,
+                                       max_epochs, eps)
+    a2 = np.tile(D.a[ws].ravel(), 2)
+
+    def state():
+        return np.concatenate([B[ws].ravel(), S[ws].ravel()])
+
+    hist, rhist = [state()], [r.copy()]
+    ep = 0
+    while ep < max_epochs:
+        ep += _zoo.dirty_epochs_exact(D.X, D.x_off, D.ptr, r, B, S, D.a, lam_b, lam_s, ws, 1,
+                                      -1.0)
+        x = state()
+        d = x - hist[-1]
+        if 0.5 * float(a2 @ (d * d)) <= eps:
+            break
+        hist.append(x)
+        rhist.append(r.copy())
+        if len(hist) == _DIRTY_AA + 1:
+            _dirty_extrapolate(D, r, B, S, ws, hist, rhist, lam_b, lam_s)
+            hist, rhist = [state()], [r.copy()]
+    return ep
+
+
 def solve_dirty(problem: Problem, penalty, alpha: float, *, tol: float = 1e-6,
                 max_iter: int = 10_000, coef_init=None, intercept_init=None) -> SolverRecord:
     """Dirty model by block coordinate descent over rows, certified by a duality gap.
@@ -315,7 +389,9 @@ def solve_dirty(problem: Problem, penalty, alpha: float, *, tol: float = 1e-6,
     with ``lam_b = alpha (1 - l1_ratio)``, ``lam_s = alpha l1_ratio``
     (:class:`~mtreg.penalties.zoo.Dirty`). Outer loop (as :mod:`mtreg.solvers.bcd`): gradient, gap
     and working set (rows in the support plus the worst violators of the dual constraints); the
-    Cython kernel runs epochs on the working set until its estimated decrease falls below a
+    Cython kernel (:func:`mtreg._cy._zoo.dirty_epochs_exact`: each row block ``(B_j, S_j)``
+    minimised exactly) runs epochs on the working set, with an Anderson extrapolation of the
+    iterates every ``_DIRTY_AA`` (5) epochs, until its estimated decrease falls below a
     fraction of the gap. Dual point: ``theta_k = s r_k / n_k`` with the largest ``s <= 1`` making
     ``||X^T theta_j||_2 <= lam_b`` and ``|X_k^T theta_k|_j <= lam_s`` hold. Stops when
     ``gap <= tol * F(0)``.
@@ -363,8 +439,8 @@ def solve_dirty(problem: Problem, penalty, alpha: float, *, tol: float = 1e-6,
         else:
             eps_in = min(0.01 * gap, 0.3 * eps_in)
         last_ws = ws
-        n_iter += _zoo.dirty_epochs(D.X, D.x_off, D.ptr, r, B, S, D.a, lam_b, lam_s, ws,
-                                    int(min(max_iter - n_iter, np.iinfo(np.int32).max)), eps_in)
+        n_iter += _dirty_inner(D, r, B, S, lam_b, lam_s, ws,
+                               int(min(max_iter - n_iter, np.iinfo(np.int32).max)), eps_in)
         gap, primal, score = _dirty_check(D, r, B, S, lam_b, lam_s)
         history.append(gap)
     converged = bool(gap <= gap_tol)
