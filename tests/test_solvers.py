@@ -473,3 +473,111 @@ def test_entrywise_working_set_matches_plain(l1_ratio, free, monkeypatch):
     assert f == pytest.approx(objective(problem, penalty, alpha, W_ref, b_ref), rel=1e-7)
     G = problem.gradient(fast.coef)
     assert penalty.kkt_violation(fast.coef, G, alpha).max() <= 1e-5 * alpha
+
+
+# ------------------------------------------- l1 on per-task designs: one lasso per task
+def global_gap_numpy(problem, penalty, alpha, W):
+    """Duality gap of the whole l1 problem with one dual scaling per task (numpy, from W)."""
+    X, y, ptr = np.asarray(problem.X, dtype=np.float64), problem.y, problem.task_ptr
+    lam1 = alpha * penalty.l1_ratio * penalty.feature_weights(W.shape[0])
+    lam2 = alpha * (1 - penalty.l1_ratio)
+    gap = 0.0
+    for k in range(problem.n_tasks):
+        Xk, yk, n = X[ptr[k]:ptr[k + 1]], y[ptr[k]:ptr[k + 1]], ptr[k + 1] - ptr[k]
+        r = yk - Xk @ W[:, k]
+        H = Xk.T @ r / n - lam2 * W[:, k]
+        s = 1.0 / max(1.0, np.max(np.abs(H) / lam1))
+        quad = 0.5 * r @ r / n + 0.5 * lam2 * W[:, k] @ W[:, k]
+        gap += quad + lam1 @ np.abs(W[:, k]) - (s * (yk @ r) / n - s * s * quad)
+    return gap
+
+
+@pytest.mark.parametrize("fit_intercept", [False, True], ids=["no_icpt", "icpt"])
+@pytest.mark.parametrize("l1_ratio,weighted", [(1.0, False), (1.0, True), (0.6, False)],
+                         ids=["lasso", "weighted", "enet"])
+def test_independent_lassos_match_joint_and_sklearn(fit_intercept, l1_ratio, weighted,
+                                                    monkeypatch):
+    """l1 on a dense per-task design is solved as one lasso per task (``run_tasks``): same
+    objective as the joint working-set path and as scikit-learn's Lasso/ElasticNet per task
+    (weights by rescaling the columns), to 1e-8 relative; its gap is the global one (numpy) and
+    meets ``gap <= tol * F(0)``."""
+    n_k = (25, 12, 40, 31, 18)
+    X, y, ptr = per_task_data(False, n_k=n_k, p=60, seed=4)
+    problem = make_problem(X, y, ptr, shared=False, fit_intercept=fit_intercept,
+                           standardize=False)
+    weights = np.random.default_rng(2).uniform(0.5, 2.0, 60) if weighted else None
+    penalty = LassoPenalty(l1_ratio=l1_ratio, weights=weights)
+    alpha = 0.08 * bcd.alpha_max(problem, penalty)
+    fit = bcd._Fit(problem, penalty)
+    assert fit.separable(alpha)
+    fast = bcd.solve(problem, penalty, alpha, tol=1e-10)
+    assert fast.converged and fast.gap <= fast.gap_tol == pytest.approx(
+        1e-10 * problem.null_objective)
+    assert fast.gap == pytest.approx(global_gap_numpy(problem, penalty, alpha, fast.coef),
+                                     rel=1e-6, abs=1e-12 * problem.null_objective)
+    f = objective(problem, penalty, alpha, fast.coef, fast.intercept)
+    assert fast.objective == pytest.approx(f, rel=1e-10)
+    monkeypatch.setattr(bcd, "_TASKS", False)
+    joint = bcd.solve(problem, penalty, alpha, tol=1e-10)
+    assert f == pytest.approx(objective(problem, penalty, alpha, joint.coef, joint.intercept),
+                              rel=1e-8)
+    # scikit-learn, task by task, on the raw data (standardize=False: the same objective)
+    w = np.ones(60) if weights is None else weights
+    W_ref = np.zeros((60, len(n_k)))
+    for k in range(len(n_k)):
+        sl = slice(ptr[k], ptr[k + 1])
+        kw = dict(alpha=alpha, fit_intercept=fit_intercept, tol=1e-14, max_iter=200_000)
+        m = (Lasso(**kw) if l1_ratio == 1 else ElasticNet(l1_ratio=l1_ratio, **kw))
+        W_ref[:, k] = m.fit(X[sl] / w, y[sl]).coef_ / w
+    f_ref = objective(problem, penalty, alpha, W_ref, np.zeros(len(n_k)))
+    assert f == pytest.approx(f_ref, rel=1e-8)
+    assert f <= f_ref * (1 + 1e-10)
+
+
+def test_independent_lassos_warm_start_float32_and_warning():
+    """Warm starts give the cold-start solution; float32 designs take the same path (objective
+    to float32 accuracy); too few epochs warn and report the true (global) gap."""
+    X, y, ptr = per_task_data(False, n_k=(30, 22, 45), p=50, seed=6)
+    problem = make_problem(X, y, ptr, shared=False, fit_intercept=True)
+    penalty = LassoPenalty()
+    amax = bcd.alpha_max(problem, penalty)
+    cold = bcd.solve(problem, penalty, 0.05 * amax, tol=1e-10)
+    start = bcd.solve(problem, penalty, 0.1 * amax, tol=1e-10)
+    warm = bcd.solve(problem, penalty, 0.05 * amax, tol=1e-10, coef_init=start.coef)
+    f_cold = objective(problem, penalty, 0.05 * amax, cold.coef, cold.intercept)
+    assert objective(problem, penalty, 0.05 * amax, warm.coef, warm.intercept) == pytest.approx(
+        f_cold, rel=1e-8)
+    assert warm.converged
+    p32 = make_problem(X, y, ptr, shared=False, fit_intercept=True, dtype="float32")
+    assert bcd._Fit(p32, penalty).separable(0.05 * amax)
+    r32 = bcd.solve(p32, penalty, 0.05 * amax, tol=1e-6)
+    assert r32.converged
+    assert objective(problem, penalty, 0.05 * amax, r32.coef, r32.intercept) == pytest.approx(
+        f_cold, rel=1e-5)
+    with pytest.warns(ConvergenceWarning, match="per task"):
+        short = bcd.solve(problem, penalty, 0.01 * amax, tol=1e-14, max_iter=1)
+    assert not short.converged and short.n_iter == 1
+    assert short.gap == pytest.approx(global_gap_numpy(problem, penalty, 0.01 * amax, short.coef),
+                                      rel=1e-6)
+
+
+def test_independent_lassos_on_a_path_match_joint(monkeypatch):
+    """solve_path takes the per-task lassos too (warm-started from the previous alpha): every
+    grid point has the objective of a cold joint-path fit (1e-8 relative) and a certified gap;
+    a feature with weight 0 sends the fit back to the joint path, with the same solution."""
+    X, y, ptr = per_task_data(False, n_k=(30, 16, 42, 25), p=40, seed=11)
+    problem = make_problem(X, y, ptr, shared=False, fit_intercept=True)
+    penalty = LassoPenalty(l1_ratio=0.8)
+    alphas = bcd.alpha_max(problem, penalty) * np.geomspace(1, 0.01, 7)
+    recs = bcd.solve_path(problem, penalty, alphas, tol=1e-10)
+    free = LassoPenalty(l1_ratio=0.8, weights=np.r_[0.0, np.ones(39)])
+    assert not bcd._Fit(problem, free).separable(alphas[0])
+    monkeypatch.setattr(bcd, "_TASKS", False)
+    for alpha, rec in zip(alphas, recs, strict=True):
+        assert rec.converged and rec.gap <= rec.gap_tol
+        joint = bcd.solve(problem, penalty, alpha, tol=1e-10)
+        f = objective(problem, penalty, alpha, rec.coef, rec.intercept)
+        assert f == pytest.approx(objective(problem, penalty, alpha, joint.coef, joint.intercept),
+                                  rel=1e-8)
+        assert rec.gap == pytest.approx(global_gap_numpy(problem, penalty, alpha, rec.coef),
+                                        rel=1e-6, abs=1e-12 * problem.null_objective)

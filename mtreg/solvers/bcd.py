@@ -20,6 +20,13 @@ per epoch falls below a fraction of the current gap.  With the entry-wise l1 pen
 per-task design, only the nonzero and violating entries of the working-set rows are updated.
 The fit stops when ``gap <= tol * F(0, b0)`` (``F(0, b0)`` = ``problem.null_objective``).
 
+With the entry-wise l1 penalty on a dense per-task design (every feature penalised, no inline
+intercepts) the objective separates into K independent (elastic-net) lassos: :func:`solve` and
+:func:`solve_path` then solve each task to completion in one Cython kernel
+(:mod:`mtreg._cy._lasso_tasks`; working sets, coordinate descent, Anderson extrapolation, a gap
+per task), stopping task k at ``gap_k <= tol * F_k(0)`` so that the global gap, the sum of the
+tasks' gaps, meets ``gap <= tol * F(0)`` (see :meth:`_Fit.run_tasks`).
+
 The duality gap uses, for each task, the dual point ``theta_k = s_k r_k / n_k`` of the
 elastic net written as a lasso on augmented data (as scikit-learn's coordinate descent does),
 with ``s_k`` the largest rescaling making ``theta`` feasible (one ``s`` for all tasks with the
@@ -37,7 +44,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
-from .._cy import _bcd
+from .._cy import _bcd, _lasso_tasks
 from ..penalties.base import Penalty
 from ._record import SolverRecord
 from .problem import Problem
@@ -373,7 +380,8 @@ def solve(problem: Problem, penalty: Penalty, alpha: float, *, tol: float = 1e-6
     tol : float, default 1e-6
         Stop when the duality gap is ``<= tol * problem.null_objective``.
     max_iter : int, default 10_000
-        Maximum number of epochs (passes of the kernel over its working set of rows).
+        Maximum number of epochs (passes of the kernel over its working set of rows; per task
+        for the independent lassos of an l1 fit on a dense per-task design).
     coef_init : array-like of shape (p, K), optional
         Warm start.
     intercept_init : array-like of shape (K,), optional
@@ -383,7 +391,7 @@ def solve(problem: Problem, penalty: Penalty, alpha: float, *, tol: float = 1e-6
     -------
     SolverRecord
         ``coef`` (p, K), ``intercept`` (K,), epochs, final gap and the gap after each check
-        (``history``).
+        (``history``; the final gap only for the independent lassos).
 
     Warns
     -----
@@ -393,6 +401,8 @@ def solve(problem: Problem, penalty: Penalty, alpha: float, *, tol: float = 1e-6
     alpha, max_iter = _check_options(penalty, alpha, tol, max_iter)
     fit = _Fit(problem, penalty)
     fit.start(coef_init, intercept_init)
+    if fit.separable(alpha):
+        return fit.run_tasks(alpha, tol, max_iter)
     return fit.run(alpha, tol, max_iter)
 
 
@@ -423,7 +433,8 @@ def solve_path(problem: Problem, penalty: Penalty, alphas, *, tol: float = 1e-6,
     fit.start(coef_init, intercept_init)
     records, prev = [], None
     for alpha in alphas:
-        records.append(fit.run(alpha, tol, int(max_iter), prev_alpha=prev))
+        records.append(fit.run_tasks(alpha, tol, int(max_iter)) if fit.separable(alpha) else
+                       fit.run(alpha, tol, int(max_iter), prev_alpha=prev))
         prev = alpha
     return records
 
@@ -439,6 +450,7 @@ _NEWTON_MEM_FLOOR = 4 * 2**20  # ... or of this many bytes (small designs)
 _CHECK_EVERY = 5  # epochs between Anderson extrapolations and inner gap checks (as skglm)
 _EARLY_CHECKS = (1, 2)  # ... plus inner gap checks after these epochs of a working set
 _ACCELERATE = True  # Anderson extrapolation and Newton polishing (off: plain BCD, for tests)
+_TASKS = True  # l1 on a dense per-task design: one lasso per task (off: the joint path, for tests)
 
 
 class _Fit:
@@ -484,6 +496,57 @@ class _Fit:
             self.R = design.residual(self.Y, W, b)
         self.G = None
         self._sols = []  # (alpha, W) of the last two fits, for the predictor step on paths
+
+    # ------------------------------------------------------------------ independent lassos
+    def separable(self, alpha: float) -> bool:
+        """Whether :meth:`run_tasks` applies: l1 penalty with every feature penalised, dense
+        per-task design, no inline intercepts (and ``_ACCELERATE`` on: the plain reference of
+        the tests is the joint path)."""
+        design = self.design
+        return bool(_TASKS and _ACCELERATE and not self.l21 and not design.shared and not design.sparse
+                    and not design.fit_b and self.p > 0
+                    and np.all(alpha * self.penalty.l1_ratio * self.weights > 0))
+
+    def run_tasks(self, alpha: float, tol: float, max_iter: int) -> SolverRecord:
+        """Solve the K independent (elastic-net) lassos of an l1 fit on a per-task design.
+
+        With the entry-wise penalty and per-task designs, ``F(W) = sum_k F_k(w_k)`` with
+        ``F_k(w) = 1/(2 n_k) ||y_k - X_k w||^2 + sum_j lam1_j |w_j| + lam2/2 ||w||^2``, and the
+        duality gap of the joint path (one dual scaling per task) is the sum of the tasks' gaps.
+        Each task is solved to completion in :func:`mtreg._cy._lasso_tasks.lasso_tasks`
+        (working-set coordinate descent with Anderson extrapolation, without the GIL) until its
+        own gap is ``<= tol * F_k(0)``, with ``F_k(0) = 1/(2 n_k) ||y_k||^2`` the task's share of
+        the null objective.  Since ``sum_k F_k(0) = F(0)`` (``problem.null_objective``), the
+        global gap ``sum_k gap_k`` then meets the criterion of :meth:`run`,
+        ``gap <= tol * F(0)``.  ``n_iter`` is the largest number of epochs of a task (each task
+        gets at most ``max_iter``); ``history`` holds the final global gap.
+        """
+        design, K = self.design, self.K
+        lam1 = np.ascontiguousarray(alpha * self.penalty.l1_ratio * self.weights)
+        lam2 = alpha * (1.0 - self.penalty.l1_ratio)
+        null_k = design.task_dots(self.R0, self.R0) / (2.0 * design.n_k1)
+        eps = np.ascontiguousarray(tol * null_k)
+        out = np.zeros((K, 3))
+        epochs = np.zeros(K, dtype=np.intp)
+        _lasso_tasks.lasso_tasks(design.X, design.task_ptr, self.R, self.y, self.W, design.a,
+                                 lam1, float(lam2), eps, int(min(max_iter, _INT32_MAX)), out,
+                                 epochs)
+        gap, primal = float(out[:, 0].sum()), float(out[:, 1].sum())
+        gap_tol = tol * self.null_objective
+        self.G = None
+        self._sols = (self._sols + [(alpha, self.W.copy())])[-2:]
+        converged = bool(gap <= gap_tol)
+        if not converged:
+            warnings.warn(
+                f"coordinate descent per task ({getattr(self.penalty, 'name', self.penalty)}, "
+                f"alpha={alpha:.4g}) did not converge in {int(epochs.max())} epochs: duality gap "
+                f"{gap:.3g} > target {gap_tol:.3g} (tol={tol:g} x null objective "
+                f"{self.null_objective:.3g}). Increase max_iter, loosen tol, or use a larger "
+                "alpha.", ConvergenceWarning, stacklevel=3)
+        return SolverRecord(coef=np.array(self.W), intercept=np.zeros(K),
+                            n_iter=int(epochs.max()), gap=gap, gap_tol=float(gap_tol),
+                            converged=converged, objective=primal, history=np.array([gap]),
+                            solver="bcd")
 
     # ------------------------------------------------------------------ one fit
     def run(self, alpha: float, tol: float, max_iter: int, prev_alpha=None) -> SolverRecord:
