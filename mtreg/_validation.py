@@ -117,12 +117,20 @@ def check_finite_columns(values: np.ndarray, names: Sequence, role: str) -> None
 
 
 def as_csc(X, name: str = "X") -> sp.csc_matrix:
-    """scipy.sparse matrix/array -> csc_matrix, float64, canonical (summed, sorted indices)."""
+    """scipy.sparse matrix/array -> csc_matrix, float64, canonical (summed, sorted indices).
+
+    A float64 CSC input in canonical form is wrapped without copying its arrays (as a dense
+    float64 column-major X is kept as it is); anything else is converted into a new matrix, so
+    the caller's matrix is never modified.
+    """
     if not numeric_dtype(X.dtype):
         raise TypeError(f"{name} must be numeric; got sparse dtype {X.dtype}")
-    out = sp.csc_matrix(X, dtype=np.float64, copy=True)
-    out.sum_duplicates()
-    out.sort_indices()
+    if X.format == "csc" and X.dtype == np.float64 and X.has_canonical_format:
+        out = sp.csc_matrix(X, copy=False)
+    else:
+        out = sp.csc_matrix(X, dtype=np.float64, copy=True)
+        out.sum_duplicates()
+        out.sort_indices()
     if np.isnan(out.data).any():
         raise ValueError(
             f"{name} (sparse) contains missing values (nan); missing values are not supported "

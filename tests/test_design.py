@@ -9,6 +9,7 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mtreg._validation import as_csc
 from mtreg.design import TaskDesign, from_arrays, from_endog_exog, from_formula
 
 # --------------------------------------------------------------------------- fixtures
@@ -511,3 +512,19 @@ def test_any_task_assignment_round_trips(labels):
         block = blocks(d, d.row_index)[k]
         assert (np.diff(block) > 0).all()  # original order within a task
         assert (np.asarray(labels)[block] == label).all()
+
+
+def test_sparse_exog_is_wrapped_without_copy_and_never_modified():
+    X = sp.random(40, 30, density=0.2, format="csc", random_state=0)
+    out = as_csc(X)
+    assert np.shares_memory(out.data, X.data) and np.shares_memory(out.indices, X.indices)
+    # duplicates and unsorted indices: a new canonical matrix, the caller's arrays untouched
+    data, indices, indptr = np.array([1.0, 2.0, 5.0]), np.array([3, 0, 3]), np.array([0, 3])
+    Y = sp.csc_matrix((data.copy(), indices.copy(), indptr.copy()), shape=(4, 1))
+    out = as_csc(Y)
+    np.testing.assert_array_equal(out.toarray().ravel(), [2.0, 0.0, 0.0, 6.0])
+    np.testing.assert_array_equal(Y.data, data)
+    np.testing.assert_array_equal(Y.indices, indices)
+    assert not np.shares_memory(out.data, Y.data)
+    # int and float32 inputs are converted to float64
+    assert as_csc(sp.csc_matrix(np.eye(3, dtype=np.int32))).dtype == np.float64
