@@ -24,46 +24,13 @@ from cython cimport floating
 
 import numpy as np
 
-from ._blas cimport _xaxpy, _xdot, _xgemv_t, _xger
+from ._blas cimport _axpy_short, _dot_short, _xaxpy, _xdot, _xgemv_t, _xger
 from libc.math cimport sqrt
 
 from ._prox cimport _row_norm, _row_update
 
 
 # ------------------------------------------------------------------------------ row updates
-cdef enum:
-    _BLAS_MIN = 16  # float64 per-task columns at least this long: BLAS ddot/daxpy (vectorised)
-
-cdef inline double _dot_short(Py_ssize_t n, const floating* x, const floating* y) noexcept nogil:
-    """x^T y for short vectors (per-task columns): four float64 accumulators, no BLAS call."""
-    if floating is double:
-        if n >= _BLAS_MIN:
-            return _xdot(<int> n, x, 1, y, 1)
-    cdef Py_ssize_t i, m = n - n % 4
-    cdef double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
-    for i in range(0, m, 4):
-        s0 += x[i] * y[i]
-        s1 += x[i + 1] * y[i + 1]
-        s2 += x[i + 2] * y[i + 2]
-        s3 += x[i + 3] * y[i + 3]
-    for i in range(m, n):
-        s0 += x[i] * y[i]
-    return (s0 + s1) + (s2 + s3)
-
-
-cdef inline void _axpy_short(Py_ssize_t n, double a, const floating* x,
-                             floating* y) noexcept nogil:
-    """y += a x for short vectors (in the precision of x and y)."""
-    if floating is double:
-        if n >= _BLAS_MIN:
-            _xaxpy(<int> n, a, x, 1, y, 1)
-            return
-    cdef Py_ssize_t i
-    cdef floating af = <floating> a
-    for i in range(n):
-        y[i] += af * x[i]
-
-
 cdef inline double _sq_tasks(const double* g2, const double* c, double* inv, Py_ssize_t K,
                              double lam1, double nu, double* dsq) noexcept nogil:
     """``S(nu) = sum_k g_k^2 / (c_k nu + lam1)^2`` and its derivative (``g2 = g^2``).

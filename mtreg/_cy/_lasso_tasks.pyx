@@ -22,11 +22,10 @@ from cython cimport floating
 from libc.math cimport fabs, sqrt
 from libc.stdlib cimport qsort
 
-from ._blas cimport _xaxpy, _xdot, _xgemv_t
+from ._blas cimport _axpy_short as _axpy, _dot_short as _dot, _xgemv_t
 
 
 cdef enum:
-    _BLAS_MIN = 16  # float64 columns at least this long: BLAS ddot/daxpy
     _WS_MIN = 10  # smallest working set
     _CHECK = 5  # epochs between working-set gap checks and Anderson extrapolations
     _AA = 5  # iterates combined by Anderson extrapolation (_AA - 1 differences)
@@ -54,39 +53,12 @@ cdef int _by_index(const void* a, const void* b) noexcept nogil:
     return (ia > ib) - (ia < ib)
 
 
-cdef inline double _dot(Py_ssize_t n, const floating* x, const floating* y) noexcept nogil:
-    if floating is double:
-        if n >= _BLAS_MIN:
-            return _xdot(<int> n, x, 1, y, 1)
-    cdef Py_ssize_t i, m = n - n % 4
-    cdef double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
-    for i in range(0, m, 4):
-        s0 += x[i] * y[i]
-        s1 += x[i + 1] * y[i + 1]
-        s2 += x[i + 2] * y[i + 2]
-        s3 += x[i + 3] * y[i + 3]
-    for i in range(m, n):
-        s0 += x[i] * y[i]
-    return (s0 + s1) + (s2 + s3)
-
-
 cdef inline double _dot_y(Py_ssize_t n, const double* y, const floating* r) noexcept nogil:
     cdef Py_ssize_t i
     cdef double s = 0.0
     for i in range(n):
         s += y[i] * r[i]
     return s
-
-
-cdef inline void _axpy(Py_ssize_t n, double a, const floating* x, floating* y) noexcept nogil:
-    if floating is double:
-        if n >= _BLAS_MIN:
-            _xaxpy(<int> n, a, x, 1, y, 1)
-            return
-    cdef Py_ssize_t i
-    cdef floating af = <floating> a
-    for i in range(n):
-        y[i] += af * x[i]
 
 
 cdef void _full_gradient(Py_ssize_t n, Py_ssize_t p, double nk, const floating* X, Py_ssize_t ldx,
