@@ -2,7 +2,8 @@
 
 * Synthetic scenarios (``vignettes/gengl_synthetic.py --full``): GL, MeTaG, rMTFL and SSMTL_m on
   the GL, MeTaG and rMTFL scenarios, hyperparameters over the paper's grid (alpha in
-  {1e-3, ..., 1e3}, phi in {2, 5, 10, 50}, strength ratio in {0.01, 0.1, 1}).
+  {1e-3, ..., 1e3}, phi in {2, 5, 10, 50}, strength ratio: SSMTL_m's ``gamma1`` in {0.01, 0.1, 1},
+  rMTFL's ``cols`` in {0.1, 0.3, 1, 3, 10}), with the rMTFL scenario's oracle floor.
 * Parkinsons (``vignettes/gengl_parkinsons.py --full``): 6:2:2 train / validation / test splits,
   nMSE / MAE / EV of Lasso, GL, rMTFL, MeTaG, SSMTL_m next to the paper's Table 2.
 

@@ -441,3 +441,57 @@ def test_exact_row_prox_with_pair_fusion():
                 want = np.empty(K)
                 want[order] = IsotonicRegression().fit_transform(np.arange(K), z)
                 np.testing.assert_allclose(x[0, row], want, atol=1e-12)
+
+
+def test_metag_levels_collapse_to_the_weakest(small_problem):
+    # every MeTaG component carries the same norm (column fusion), so by the triangle inequality
+    # inf_{W_1 + W_2 = W} c_1 f(W_1) + c_2 f(W_2) = min(c_1, c_2) f(W): the h = 2 fit at
+    # (alpha, phi) is the one-level fit with weight alpha / phi^2, i.e. MeTaG(h=1) at alpha / phi
+    prob = make_problem(*small_problem, shared=False)
+    two = spg.solve(prob, MeTaG(n_components=2, phi=5.0), 0.5, tol=1e-7, max_iter=20_000)
+    one = spg.solve(prob, MeTaG(n_components=1, phi=5.0), 0.1, tol=1e-7, max_iter=20_000)
+    assert two.converged and one.converged
+    assert two.objective == pytest.approx(one.objective, rel=1e-5)
+    np.testing.assert_allclose(two.coef, one.coef, atol=1e-3)
+    # and the value of the h = 2 penalty at the split (W, 0) exceeds the optimum's: the weaker
+    # level takes all of W
+    W = one.coef
+    assert MeTaG(n_components=2, phi=5.0).value(np.stack([np.zeros_like(W), W])) == pytest.approx(
+        MeTaG(n_components=1, phi=5.0).value(W[None]) / 5.0, rel=1e-12)
+
+
+def test_rmtfl_recovers_its_scenario_up_to_the_identifiable_floor():
+    # rMTFL scenario (p = 200, m = 30, 50 rows per task): the outlier tasks' columns are dense,
+    # so only their projection on the row space of X_t is identified. Floor: an oracle knowing
+    # the shared rows and the outlier tasks (least squares on the rows for the regular tasks,
+    # the posterior mean under the true prior for the outliers).
+    data, Wt = gengl_scenarios("rmtfl", seed=0)
+    W0 = Wt.to_numpy()
+    p, m = W0.shape
+    rows = np.flatnonzero(np.abs(Wt.attrs["components"][0]).sum(1))
+    feats = [f"x{j}" for j in range(1, p + 1)]
+    X = data[feats].to_numpy().reshape(m, 50, p)
+    y = data["y"].to_numpy().reshape(m, 50)
+    floor = np.zeros((p, m))
+    d = np.ones(p)
+    d[rows] = 4.0
+    for t in range(m):
+        if t < m - 10:
+            floor[rows, t] = np.linalg.lstsq(X[t][:, rows], y[t], rcond=None)[0]
+        else:
+            floor[:, t] = d * (X[t].T @ np.linalg.solve((X[t] * d) @ X[t].T + 0.01 * np.eye(50), y[t]))
+    rel = lambda W: np.linalg.norm(W - W0) / np.linalg.norm(W0)  # noqa: E731
+    assert 0.68 < rel(floor) < 0.70
+    formula = "y ~ " + " + ".join(feats)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = mtreg.fit(formula, data=data, task="task", penalty=RMTFL(cols=3.0), alpha=0.1,
+                        tol=1e-4, max_iter=3000)
+    W = res.params.to_numpy()
+    Q = res.components["component 2"].to_numpy()
+    q = np.linalg.norm(Q, axis=0)
+    out = q > 1e-6 * q.max()
+    assert out[m - 10:].all() and out[: m - 10].sum() <= 1  # the 10 outlier tasks found
+    assert rel(W) < rel(floor) + 0.01
+    reg = slice(0, m - 10)
+    assert np.linalg.norm(W[:, reg] - W0[:, reg]) / np.linalg.norm(W0[:, reg]) < 0.15
