@@ -461,3 +461,32 @@ def test_zoo_penalty_has_a_model_page(name):
     for part in ("math::", "Stopping rule", "alpha_max", "code-block:: python", "Class:",
                  "Reference"):
         assert part in text, (name, part)
+
+
+def test_remtw_capped_sinkhorn_after_the_first_fit_keeps_the_objective(monkeypatch):
+    # after the first reweighting ReMTW does at most 2 Sinkhorn iterations per outer step (and
+    # stops its loose fits on a window of 2): the objective, evaluated with Sinkhorn run to
+    # convergence (penalty.value), is as good as with uncapped iterations and a window of 3
+    from mtreg.penalties.zoo import ground_metric
+    from mtreg.solvers import zoo
+
+    p, n = 40, 30
+    d = simulate_shifted_supports(n_tasks=4, n_samples=n, n_features=p, n_sources=2, snr=3,
+                                  random_state=1)
+    M = ground_metric(p=p)
+    ref = ReMTW(l1_ratio=0.5, M=M, epsilon=5.0 / p, gamma=1.0)
+
+    def objective():
+        pen = ReMTW(l1_ratio=0.5, M=M, epsilon=5.0 / p, gamma=1.0, threshold=0.0)
+        m = MultiTaskModel.from_arrays(list(d.X), list(d.y), penalty=pen, standardize=False)
+        alpha = 0.2 * m.alpha_max()
+        W = m.fit(alpha).params.to_numpy()
+        b = d.y.mean(1) - np.einsum("knp,pk->k", d.X.mean(1, keepdims=True), W)
+        r = d.y - np.einsum("knp,pk->kn", d.X, W) - b[:, None]
+        return 0.5 * (r**2).sum() / n + alpha * ref.value(W)
+
+    capped = objective()
+    monkeypatch.setattr(zoo, "_REMTW_OT_LATER", 100)
+    monkeypatch.setattr(zoo, "_REMTW_WINDOW", 3)
+    full = objective()
+    assert capped == pytest.approx(full, rel=1e-7)
