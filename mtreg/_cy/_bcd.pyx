@@ -31,87 +31,6 @@ from ._prox cimport _row_norm, _row_update
 
 
 # ------------------------------------------------------------------------------ row updates
-cdef inline double _sq_tasks(const double* g2, const double* c, double* inv, Py_ssize_t K,
-                             double lam1, double nu, double* dsq) noexcept nogil:
-    """``S(nu) = sum_k g_k^2 / (c_k nu + lam1)^2`` and its derivative (``g2 = g^2``).
-
-    One division per task, in a loop of its own (vectorised), then the two sums."""
-    cdef Py_ssize_t k
-    cdef double sq = 0.0, dp = 0.0, t
-    for k in range(K):
-        inv[k] = 1.0 / (c[k] * nu + lam1)
-    for k in range(K):
-        t = g2[k] * inv[k] * inv[k]
-        sq += t
-        dp -= t * c[k] * inv[k]
-    dsq[0] = 2.0 * dp
-    return sq
-
-
-cdef inline double _ms_step(double sq, double dsq) noexcept nogil:
-    """Newton step for ``phi(nu) = S(nu)^(-1/2) - 1`` (Moré & Sorensen's form of the secular
-    equation): ``-phi / phi' = 2 S (1 - sqrt(S)) / S'``."""
-    return 2.0 * sq * (1.0 - sqrt(sq)) / dsq
-
-
-cdef inline void _row_update_tasks(const double* g, const double* c, double* w, double* g2,
-                                   double* inv, Py_ssize_t K, double lam1, bint l21,
-                                   double nu0) noexcept nogil:
-    """:func:`mtreg._cy._prox._row_update` for per-task curvatures, with work buffers.
-
-    The same exact minimiser of ``sum_k (c_k/2) w_k^2 - g_k w_k + lam1 ||w||_*``: for l21,
-    ``w_k = g_k nu / (c_k nu + lam1)`` with ``nu = ||w||`` the root of ``S(nu) = 1``, ``S(nu) =
-    sum_k g_k^2 / (c_k nu + lam1)^2``.  Newton's method runs on ``phi(nu) = S(nu)^(-1/2) - 1``
-    (Moré & Sorensen 1983) instead of ``S - 1``: ``phi`` is increasing and concave, so Newton
-    steps from either side of the root land left of it and then increase monotonically to it,
-    and it is nearly linear (exactly linear when all ``c_k`` are equal), so from the warm start
-    ``nu0`` (the row's current norm) one step usually suffices: the iteration stops once a step
-    is below ``1e-8 nu`` (quadratic convergence: the error left is ~``1e-16 nu``).  The ``K``
-    divisions of each evaluation run in one vectorisable loop (buffers ``g2``, ``inv``).
-    """
-    cdef Py_ssize_t k, it
-    cdef double ng = 0.0, cmax = 0.0, cmin, nu, nu_hi, sq, dsq = 0.0, step
-    if not l21 or lam1 == 0.0 or K == 0:
-        _row_update(g, c, w, K, lam1, l21, nu0)
-        return
-    cmin = c[0]
-    for k in range(K):
-        g2[k] = g[k] * g[k]
-        ng += g2[k]
-        if c[k] > cmax:
-            cmax = c[k]
-        if c[k] < cmin:
-            cmin = c[k]
-    ng = sqrt(ng)
-    if ng <= lam1 or cmax <= 0.0:
-        for k in range(K):
-            w[k] = 0.0
-        return
-    nu = (ng - lam1) / cmax  # S(nu) >= 1: left of the root
-    if cmin < cmax:
-        nu_hi = (ng - lam1) / cmin if cmin > 0.0 else nu0 + 1.0
-        if nu < nu0 < nu_hi:  # warm start; a step from the right of the root lands left of it
-            sq = _sq_tasks(g2, c, inv, K, lam1, nu0, &dsq)
-            if sq == 1.0:
-                nu = nu0
-            elif dsq < 0.0:
-                step = nu0 + _ms_step(sq, dsq)
-                if step > nu:
-                    nu = step
-        for it in range(100):
-            sq = _sq_tasks(g2, c, inv, K, lam1, nu, &dsq)
-            if sq - 1.0 <= 1e-15 or dsq >= 0.0:
-                break
-            step = _ms_step(sq, dsq)
-            nu += step
-            if step <= 1e-8 * nu:
-                break
-    for k in range(K):
-        inv[k] = nu / (c[k] * nu + lam1)
-    for k in range(K):
-        w[k] = g[k] * inv[k]
-
-
 # ----------------------------------------------------------------------- shared design
 def epochs_shared_dense(const floating[::1, :] X, floating[::1, :] R, double[:, ::1] W,
                         const double[::1] a, const double[::1] lam1, double lam2,
@@ -153,6 +72,7 @@ def epochs_shared_dense(const floating[::1, :] X, floating[::1, :] R, double[:, 
     # (its threads cost more than they give on such blocks); level 1 otherwise
     cdef bint level2 = n * K <= 8192
     cdef double[::1] g = np.empty(K), c = np.empty(K), wn = np.empty(K)
+    cdef double[::1] g2 = np.empty(K), inv = np.empty(K)  # row-update buffers
     cdef floating[::1] gf, delta  # BLAS operands, in the precision of X and R
     if floating is float:
         gf, delta = np.empty(K, dtype=np.float32), np.empty(K, dtype=np.float32)
@@ -181,7 +101,7 @@ def epochs_shared_dense(const floating[::1, :] X, floating[::1, :] R, double[:, 
                     for k in range(K):
                         g[k] = _xdot(n, &X[0, j], 1, &R[0, k], 1) * inv_n + a[j] * W[j, k]
                         c[k] = cj
-                _row_update(&g[0], &c[0], &wn[0], K, lam1[j], l21, 0.0)
+                _row_update(&g[0], &c[0], &wn[0], &g2[0], &inv[0], K, lam1[j], l21, 0.0)
                 moved = False
                 for k in range(K):
                     d = wn[k] - W[j, k]
@@ -216,6 +136,7 @@ def epochs_shared_sparse(const floating[::1] data, const Py_ssize_t[::1] indices
     cdef double inv_n = 1.0 / n, dec, cj, d, x
     cdef bint moved
     cdef double[::1] g = np.empty(K), c = np.empty(K), wn = np.empty(K), delta = np.empty(K)
+    cdef double[::1] g2 = np.empty(K), inv = np.empty(K)  # row-update buffers
     with nogil:
         while ep < max_epochs:
             ep += 1
@@ -237,7 +158,7 @@ def epochs_shared_sparse(const floating[::1] data, const Py_ssize_t[::1] indices
                         g[k] += x * R[i, k]
                 for k in range(K):
                     g[k] += a[j] * W[j, k]
-                _row_update(&g[0], &c[0], &wn[0], K, lam1[j], l21, 0.0)
+                _row_update(&g[0], &c[0], &wn[0], &g2[0], &inv[0], K, lam1[j], l21, 0.0)
                 moved = False
                 for k in range(K):
                     d = wn[k] - W[j, k]
@@ -323,7 +244,7 @@ def epochs_stacked_dense(const floating[::1, :] X, const Py_ssize_t[::1] task_pt
                         g[k] = 0.0
                     else:
                         g[k] = _dot_short(nk, &X[s, j], &r[s]) * inv_n[k] + a[j, k] * W[j, k]
-                _row_update_tasks(&g[0], &c[0], &wn[0], &g2[0], &inv[0], K, lam1[j], l21,
+                _row_update(&g[0], &c[0], &wn[0], &g2[0], &inv[0], K, lam1[j], l21,
                                   _row_norm(&W[j, 0], K))
                 for k in range(K):
                     d = wn[k] - W[j, k]
@@ -371,7 +292,7 @@ def epochs_stacked_sparse(const floating[::1] data, const Py_ssize_t[::1] indice
                     for ii in range(col_task_ptr[j, k], col_task_ptr[j, k + 1]):
                         acc += data[ii] * r[indices[ii]]
                     g[k] = acc * inv_n[k] + a[j, k] * W[j, k]
-                _row_update_tasks(&g[0], &c[0], &wn[0], &g2[0], &inv[0], K, lam1[j], l21,
+                _row_update(&g[0], &c[0], &wn[0], &g2[0], &inv[0], K, lam1[j], l21,
                                   _row_norm(&W[j, 0], K))
                 for k in range(K):
                     d = wn[k] - W[j, k]
@@ -572,5 +493,5 @@ def row_update_tasks(const double[::1] g, const double[::1] c, double lam1, bint
     out = np.zeros(K)
     cdef double[::1] w = out
     if K:
-        _row_update_tasks(&g[0], &c[0], &w[0], &buf[0, 0], &buf[1, 0], K, lam1, l21, nu0)
+        _row_update(&g[0], &c[0], &w[0], &buf[0, 0], &buf[1, 0], K, lam1, l21, nu0)
     return out

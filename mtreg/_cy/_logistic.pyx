@@ -324,7 +324,7 @@ def prox_newton(bint sparse, const double[::1, :] X, const double[::1] data,
     # work arrays: one zeroed block (no per-array Python objects: the call is cheap)
     cdef Py_ssize_t M = max(anderson, 0), m_acc = max(nws, 1) * nt + nt, n_hist = 0, a
     cdef Py_ssize_t nw1 = max(nws, 1), NA = N if M > 0 else 0, HA = (M + 1) * m_acc if M > 0 else 0
-    cdef double* block = <double*> calloc(3 * N + 3 * nw1 * nt + 8 * nt + HA + M * M + M + 3 * NA,
+    cdef double* block = <double*> calloc(3 * N + 3 * nw1 * nt + 10 * nt + HA + M * M + M + 3 * NA,
                                           sizeof(double))
     if block == NULL:
         raise MemoryError()
@@ -342,8 +342,10 @@ def prox_newton(bint sparse, const double[::1, :] X, const double[::1] data,
     cdef double* vt = vnew + nt
     cdef double* vold = vt + nt
     cdef double* dbe = vold + nt
+    cdef double* g2 = dbe + nt          # row-update buffers
+    cdef double* rinv = g2 + nt
     # Anderson acceleration: iterates (V, db) of the last M + 1 epochs, the extrapolated point
-    cdef double* hist = dbe + nt
+    cdef double* hist = rinv + nt
     cdef double* cmat = hist + HA
     cdef double* zc = cmat + M * M
     cdef double* res = zc + M
@@ -434,7 +436,7 @@ def prox_newton(bint sparse, const double[::1, :] X, const double[::1] data,
                         g[t] = A[jj * nt + t] * V[jj * nt + t] + h_t
                         c[t] = A[jj * nt + t] + lam2
                         nu0 += V[jj * nt + t] * V[jj * nt + t]
-                    _row_update(&g[0], &c[0], &vnew[0], nt, lam1[j], l21, sqrt(nu0))
+                    _row_update(&g[0], &c[0], &vnew[0], g2, rinv, nt, lam1[j], l21, sqrt(nu0))
                     for t in range(nt):
                         diff = vnew[t] - V[jj * nt + t]
                         if diff != 0.0:
