@@ -18,7 +18,8 @@ extensions = [
     Extension(
         f"mtreg._cy.{path.stem}",
         [str(path)],
-        include_dirs=[np.get_include()],
+        include_dirs=[np.get_include(), "mtreg/_cy"],
+        depends=["mtreg/_cy/_simd.h"],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         extra_compile_args=["-O3"],
     )

@@ -412,9 +412,10 @@ def test_row_update_tasks_is_exact(K, warm):
 @pytest.mark.parametrize("kernel", ["l21", "l1"])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_per_task_blas_columns_match_numpy_reference(kernel, dtype):
-    """Per-task columns of at least 16 rows go through BLAS ddot/daxpy (float64), shorter ones
-    (and float32) through the unrolled loops: tasks of 5..60 rows exercise both in one problem;
-    the fit equals the numpy FISTA reference to 1e-8 (relative objective)."""
+    """Per-task float64 columns go through the dispatched loops of ``_simd.h`` (with a remainder
+    loop below multiples of 4), float32 through the unrolled loops: tasks of 5..60 rows exercise
+    every remainder in one problem; the fit equals the numpy FISTA reference to 1e-8 (relative
+    objective)."""
     X, y, ptr = per_task_data(False, n_k=(5, 15, 16, 17, 33, 60), p=25, seed=11)
     problem = make_problem(X, y, ptr, shared=False, fit_intercept=True, standardize=True,
                            dtype=dtype)
@@ -427,6 +428,23 @@ def test_per_task_blas_columns_match_numpy_reference(kernel, dtype):
     f_ref = objective(ref_problem, penalty, alpha, W_ref, b_ref)
     f = objective(ref_problem, penalty, alpha, rec.coef, rec.intercept)
     assert f == pytest.approx(f_ref, rel=1e-8 if dtype == "float64" else 1e-5)
+
+
+@pytest.mark.parametrize("level", [0, 1])
+def test_short_dot_axpy_levels_match_numpy(level):
+    """Both builds of the short-vector loops (baseline and AVX2+FMA, where the processor has it)
+    equal numpy's dot / axpy for every length 1..67 (every remainder of the 4-way unrolling)."""
+    from mtreg._cy import _bcd
+
+    rng = np.random.default_rng(level)
+    for n in range(1, 68):
+        x, y = rng.standard_normal(n), rng.standard_normal(n)
+        y0 = y.copy()
+        d, used = _bcd.short_dot_axpy(x, y, -0.7, level)
+        assert used in (0, level)
+        assert d == pytest.approx(float(x @ y0), rel=1e-13, abs=1e-13 * n)
+        np.testing.assert_allclose(y, y0 - 0.7 * x, rtol=1e-15, atol=1e-15)
+    assert _bcd.simd_level() in ("avx2+fma", "generic")
 
 
 @pytest.mark.parametrize("kernel", ["l21", "l1"])

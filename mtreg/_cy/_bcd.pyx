@@ -24,7 +24,8 @@ from cython cimport floating
 
 import numpy as np
 
-from ._blas cimport _axpy_short, _dot_short, _xaxpy, _xdot, _xgemv_t, _xger
+from ._blas cimport (_axpy_short, _dot_short, _xaxpy, _xdot, _xgemv_t, _xger, mt_simd_level,
+                     mt_simd_set)
 from libc.math cimport sqrt
 
 from ._prox cimport _row_norm, _row_update
@@ -495,3 +496,20 @@ def row_update_tasks(const double[::1] g, const double[::1] c, double lam1, bint
     if K:
         _row_update(&g[0], &c[0], &w[0], &buf[0, 0], &buf[1, 0], K, lam1, l21, nu0)
     return out
+
+
+def simd_level():
+    """The instruction set of the per-task float64 dot/axpy loops (``mtreg/_cy/_simd.h``):
+    ``"avx2+fma"`` or ``"generic"`` (baseline; also forced by ``MTREG_SIMD=generic``)."""
+    return "avx2+fma" if mt_simd_level() == 1 else "generic"
+
+
+def short_dot_axpy(const double[::1] x, double[::1] y, double a, int level):
+    """``(x^T y, y + a x)`` by the short-vector loops at ``level`` (1: AVX2+FMA if available,
+    0: baseline), for the tests; the level in use before the call is restored afterwards."""
+    cdef int before = mt_simd_level()
+    cdef int used = mt_simd_set(level)
+    cdef double d = _dot_short(x.shape[0], &x[0], &y[0])
+    _axpy_short(x.shape[0], a, &x[0], &y[0])
+    mt_simd_set(before)
+    return d, used

@@ -76,16 +76,20 @@ cdef inline void _xger(int m, int n, floating alpha, const floating* x, int incx
         cython_blas.dger(&m, &n, &alpha, <double*> x, &incx, <double*> y, &incy, A, &lda)
 
 
-# short vectors (per-task columns): BLAS from _BLAS_MIN float64 entries on, unrolled loops below
-cdef enum:
-    _BLAS_MIN = 16  # float64 columns at least this long: BLAS ddot/daxpy (vectorised)
+# short vectors (per-task columns): float64 through the runtime-dispatched loops of _simd.h
+# (AVX2+FMA where the processor has them: at tens of entries a BLAS call costs more than the
+# arithmetic); float32 through the unrolled loops below
+cdef extern from "_simd.h" nogil:
+    double mt_dot(Py_ssize_t n, const double* x, const double* y)
+    void mt_axpy(Py_ssize_t n, double a, const double* x, double* y)
+    int mt_simd_level()
+    int mt_simd_set(int level)
 
 
 cdef inline double _dot_short(Py_ssize_t n, const floating* x, const floating* y) noexcept nogil:
     """x^T y for short vectors (per-task columns): four float64 accumulators, no BLAS call."""
     if floating is double:
-        if n >= _BLAS_MIN:
-            return _xdot(<int> n, x, 1, y, 1)
+        return mt_dot(n, x, y)
     cdef Py_ssize_t i, m = n - n % 4
     cdef double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
     for i in range(0, m, 4):
@@ -102,9 +106,8 @@ cdef inline void _axpy_short(Py_ssize_t n, double a, const floating* x,
                              floating* y) noexcept nogil:
     """y += a x for short vectors (in the precision of x and y)."""
     if floating is double:
-        if n >= _BLAS_MIN:
-            _xaxpy(<int> n, a, x, 1, y, 1)
-            return
+        mt_axpy(n, a, x, y)
+        return
     cdef Py_ssize_t i
     cdef floating af = <floating> a
     for i in range(n):
