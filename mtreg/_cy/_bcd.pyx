@@ -14,6 +14,7 @@
 # It returns the number of passes done.  Kernels never print, never allocate inside the epoch
 # loop and run without the GIL; the duality gap is computed on the Python side.
 #
+# Sparse designs: ``indices``/``indptr`` are int32 or int64 (fused ``index_t``, one type per call).
 # Precision: the design (``X`` or the CSC ``data``) and the residuals (``R``/``r``) are of the
 # fused type ``floating`` (float32 or float64, the same for both: ``dtype`` of the problem);
 # coefficients, intercepts, curvatures ``a``, levels and gradients ``G`` are always float64.
@@ -22,11 +23,18 @@
 # scikit-learn's cd_fast does).
 from cython cimport floating
 
+# Row indices and column pointers of a CSC design, as scipy stores them (int32 below 2**31
+# nonzeros, int64 above): taken as they are, so that a sparse design is never copied to intp.
+ctypedef fused index_t:
+    int
+    long long
+
 import numpy as np
 
+from ._accel cimport _AA_MAX, _aa_coefficients
 from ._blas cimport (_axpy_short, _dot_short, _xaxpy, _xdot, _xgemv_t, _xger, mt_simd_level,
                      mt_simd_set)
-from libc.math cimport sqrt
+from libc.math cimport INFINITY, NAN, fabs, sqrt
 
 from ._prox cimport _row_norm, _row_update
 
@@ -120,8 +128,8 @@ def epochs_shared_dense(const floating[::1, :] X, floating[::1, :] R, double[:, 
     return ep
 
 
-def epochs_shared_sparse(const floating[::1] data, const Py_ssize_t[::1] indices,
-                         const Py_ssize_t[::1] indptr, floating[:, ::1] R, double[:, ::1] W,
+def epochs_shared_sparse(const floating[::1] data, const index_t[::1] indices,
+                         const index_t[::1] indptr, floating[:, ::1] R, double[:, ::1] W,
                          double[::1] b, const double[::1] a, const double[::1] lam1, double lam2,
                          const Py_ssize_t[::1] ws, bint l21, bint fit_b, int max_epochs,
                          double eps):
@@ -221,46 +229,259 @@ def epochs_stacked_dense(const floating[::1, :] X, const Py_ssize_t[::1] task_pt
     int
         Passes done.
     """
-    cdef Py_ssize_t K = task_ptr.shape[0] - 1, n_ws = ws.shape[0], jj, j, k, s
-    cdef int nk, ep = 0
+    cdef Py_ssize_t K = task_ptr.shape[0] - 1, k
+    cdef int ep = 0
     cdef bint masked = active is not None and not l21
-    cdef double dec, d
     # work buffers in one allocation: g, c, wn, g2, inv (row update) and inv_n = 1 / n_k
     cdef double[:, ::1] buf = np.empty((6, K))
-    cdef double[::1] g = buf[0], c = buf[1], wn = buf[2], g2 = buf[3], inv = buf[4]
-    cdef double[::1] inv_n = buf[5]
     for k in range(K):
-        inv_n[k] = 1.0 / max(task_ptr[k + 1] - task_ptr[k], 1)
+        buf[5, k] = 1.0 / max(task_ptr[k + 1] - task_ptr[k], 1)
     with nogil:
         while ep < max_epochs:
             ep += 1
-            dec = 0.0
-            for jj in range(n_ws):
-                j = ws[jj]
-                for k in range(K):
-                    s = task_ptr[k]
-                    nk = <int> (task_ptr[k + 1] - s)
-                    c[k] = a[j, k] + lam2
-                    if a[j, k] == 0.0 or (masked and not active[j, k]):
-                        g[k] = 0.0
-                    else:
-                        g[k] = _dot_short(nk, &X[s, j], &r[s]) * inv_n[k] + a[j, k] * W[j, k]
-                _row_update(&g[0], &c[0], &wn[0], &g2[0], &inv[0], K, lam1[j], l21,
-                                  _row_norm(&W[j, 0], K))
-                for k in range(K):
-                    d = wn[k] - W[j, k]
-                    if d != 0.0:
-                        s = task_ptr[k]
-                        dec += 0.5 * c[k] * d * d
-                        W[j, k] = wn[k]
-                        if a[j, k] != 0.0:
-                            _axpy_short(task_ptr[k + 1] - s, -d, &X[s, j], &r[s])
-            if dec <= eps:
+            if _epoch_stacked_dense(X, task_ptr, r, W, a, lam1, lam2, ws, l21, masked, active,
+                                    buf) <= eps:
                 break
     return ep
 
 
-def epochs_stacked_sparse(const floating[::1] data, const Py_ssize_t[::1] indices,
+cdef double _epoch_stacked_dense(const floating[::1, :] X, const Py_ssize_t[::1] task_ptr,
+                                 floating[::1] r, double[:, ::1] W, const double[:, ::1] a,
+                                 const double[::1] lam1, double lam2, const Py_ssize_t[::1] ws,
+                                 bint l21, bint masked, const unsigned char[:, ::1] active,
+                                 double[:, ::1] buf) noexcept nogil:
+    """One pass of :func:`epochs_stacked_dense` over ``ws``; returns its estimated decrease.
+    ``buf`` (6, K): row-update buffers and, in its last row, ``1 / n_k``."""
+    cdef Py_ssize_t K = task_ptr.shape[0] - 1, n_ws = ws.shape[0], jj, j, k, s
+    cdef int nk
+    cdef double dec = 0.0, d
+    cdef double* g = &buf[0, 0]
+    cdef double* c = &buf[1, 0]
+    cdef double* wn = &buf[2, 0]
+    cdef double* inv_n = &buf[5, 0]
+    for jj in range(n_ws):
+        j = ws[jj]
+        for k in range(K):
+            s = task_ptr[k]
+            nk = <int> (task_ptr[k + 1] - s)
+            c[k] = a[j, k] + lam2
+            if a[j, k] == 0.0 or (masked and not active[j, k]):
+                g[k] = 0.0
+            else:
+                g[k] = _dot_short(nk, &X[s, j], &r[s]) * inv_n[k] + a[j, k] * W[j, k]
+        _row_update(g, c, wn, &buf[3, 0], &buf[4, 0], K, lam1[j], l21, _row_norm(&W[j, 0], K))
+        for k in range(K):
+            d = wn[k] - W[j, k]
+            if d != 0.0:
+                s = task_ptr[k]
+                dec += 0.5 * c[k] * d * d
+                W[j, k] = wn[k]
+                if a[j, k] != 0.0:
+                    _axpy_short(task_ptr[k + 1] - s, -d, &X[s, j], &r[s])
+    return dec
+
+
+cdef double _objective_stacked(const floating[::1] r, const Py_ssize_t[::1] task_ptr,
+                               const double* inv_n, const double* w, const double[::1] lam1,
+                               double lam2, const Py_ssize_t[::1] ws, bint l21) noexcept nogil:
+    """Objective of the problem restricted to the rows ``ws``, whose coefficients are
+    ``w[jj * K + k]`` (the rows of W[ws] in order), for the residuals ``r``."""
+    cdef Py_ssize_t K = task_ptr.shape[0] - 1, jj, k, s
+    cdef double val = 0.0, nrm, ww = 0.0, v
+    for k in range(K):
+        s = task_ptr[k]
+        if task_ptr[k + 1] > s:
+            val += 0.5 * _dot_short(task_ptr[k + 1] - s, &r[s], &r[s]) * inv_n[k]
+    for jj in range(ws.shape[0]):
+        nrm = 0.0
+        for k in range(K):
+            v = w[jj * K + k]
+            ww += v * v
+            nrm += v * v if l21 else fabs(v)
+        val += lam1[ws[jj]] * (sqrt(nrm) if l21 else nrm)
+    return val + 0.5 * lam2 * ww
+
+
+cdef double _gap_stacked(const floating[::1, :] X, const Py_ssize_t[::1] task_ptr,
+                         const floating[::1] r, const double[::1] y, const double[:, ::1] W,
+                         const double[::1] lam1, double lam2, const Py_ssize_t[::1] ws, bint l21,
+                         const double* inv_n, double* scale, double* primal) noexcept nogil:
+    """Duality gap of the problem restricted to the rows ``ws`` (which hold every nonzero row
+    of W; all penalised, no intercepts), as ``check(ws)`` of mtreg/solvers/bcd.py: dual point
+    ``theta_k = s_k r_k / n_k`` with ``s`` the largest scaling (one for all tasks with l21, one
+    per task with l1) making it feasible on ``ws``.  ``scale`` (K,) is scratch."""
+    cdef Py_ssize_t K = task_ptr.shape[0] - 1, jj, j, k, s, nk, i
+    cdef double h, nrm, mx = 1.0, rr, yr, ww, quad, pr = 0.0, du = 0.0, yv
+    for k in range(K):
+        scale[k] = 1.0
+    for jj in range(ws.shape[0]):
+        j = ws[jj]
+        nrm = 0.0
+        for k in range(K):
+            s = task_ptr[k]
+            nk = task_ptr[k + 1] - s
+            h = _dot_short(nk, &X[s, j], &r[s]) * inv_n[k] if nk > 0 else 0.0
+            h -= lam2 * W[j, k]
+            if l21:
+                nrm += h * h
+            elif fabs(h) / lam1[j] > scale[k]:
+                scale[k] = fabs(h) / lam1[j]  # the largest violation of task k, >= 1
+            ww = fabs(W[j, k])
+            pr += lam1[j] * ww if not l21 else 0.0
+        if l21:
+            h = sqrt(nrm) / lam1[j]
+            if h > mx:
+                mx = h
+            nrm = 0.0
+            for k in range(K):
+                nrm += W[j, k] * W[j, k]
+            pr += lam1[j] * sqrt(nrm)
+    for k in range(K):
+        s = task_ptr[k]
+        nk = task_ptr[k + 1] - s
+        rr = 0.0
+        yr = 0.0
+        for i in range(s, s + nk):
+            yv = r[i]
+            rr += yv * yv
+            yr += y[i] * yv
+        rr *= inv_n[k]
+        yr *= inv_n[k]
+        ww = 0.0
+        for jj in range(ws.shape[0]):
+            ww += W[ws[jj], k] * W[ws[jj], k]
+        quad = 0.5 * rr + 0.5 * lam2 * ww
+        pr += quad
+        h = 1.0 / (mx if l21 else scale[k])
+        du += h * yr - h * h * quad
+    primal[0] = pr
+    return max(pr - du, 0.0)
+
+
+def inner_stacked_dense(const floating[::1, :] X, const Py_ssize_t[::1] task_ptr,
+                        floating[::1] r, const double[::1] y, double[:, ::1] W,
+                        const double[:, ::1] a, const double[::1] lam1, double lam2,
+                        const Py_ssize_t[::1] ws, bint l21, double eps_in, int max_epochs,
+                        int check_every, bint early, double res_max, double[::1] out):
+    """Solve the problem restricted to the rows ``ws`` of a per-task dense design.
+
+    The loop of ``inner`` in mtreg/solvers/bcd.py, without the GIL: BCD epochs over ``ws``
+    (as :func:`epochs_stacked_dense`), the iterate ``W[ws]`` and the residuals stored after every
+    epoch; after ``check_every`` epochs an Anderson extrapolation of the stored iterates
+    (:func:`mtreg._cy._accel._aa_coefficients`; the residuals are the same combination of the
+    stored ones when the weights sum to at most ``res_max`` in absolute value, otherwise
+    recomputed from the move) replaces ``(W[ws], r)`` if it lowers the restricted objective;
+    then the duality gap of the restricted problem is computed (also after epochs 1 and 2 when
+    ``early``, and after the last epoch).  Stops once that gap is ``<= eps_in`` or after
+    ``max_epochs`` epochs.
+
+    Every row of ``ws`` must be penalised (``lam1 > 0``) and the intercepts not solved inline
+    (centred data); with l1 every entry of the rows is updated.
+
+    Parameters
+    ----------
+    X, task_ptr, r, W, a, lam1, lam2, ws, l21
+        As in :func:`epochs_stacked_dense`.
+    y : float64 array (N,)
+        Stacked responses (for the dual objective).
+    eps_in : float
+    max_epochs : int
+    check_every : int
+        Epochs between extrapolations (and gap checks), at most 8.
+    early : bool
+    res_max : float
+    out : float64 array (2,)
+        Set to (gap, primal value) of the last check (inf, nan if none was made).
+
+    Returns
+    -------
+    int
+        Epochs done.
+    """
+    cdef Py_ssize_t K = task_ptr.shape[0] - 1, N = r.shape[0], n_ws = ws.shape[0]
+    cdef Py_ssize_t m = n_ws * K, jj, j, k, i, s, t, L = check_every
+    cdef int done = 0, nh
+    cdef double gap = INFINITY, primal = NAN, f_old, f_new, cabs, v
+    cdef bint full
+    if check_every < 1 or check_every > _AA_MAX:
+        raise ValueError(f"check_every must be in 1..{_AA_MAX}, got {check_every}")
+    cdef double[:, ::1] buf = np.empty((7, K))  # row update (5), 1 / n_k, gap scales
+    for k in range(K):
+        buf[5, k] = 1.0 / max(task_ptr[k + 1] - task_ptr[k], 1)
+    cdef double[:, ::1] hist = np.empty((L + 1, max(m, 1)))
+    dtype = np.float32 if floating is float else np.float64
+    cdef floating[:, ::1] rhist = np.empty((L + 1, max(N, 1)), dtype=dtype)
+    cdef double[::1] wacc = np.empty(max(m, 1))
+    cdef floating[::1] racc = np.empty(max(N, 1), dtype=dtype)
+    cdef double cw[_AA_MAX]
+    cdef const double* inv_n = &buf[5, 0]
+    cdef const unsigned char[:, ::1] no_active = None
+    with nogil:
+        for jj in range(n_ws):
+            for k in range(K):
+                hist[0, jj * K + k] = W[ws[jj], k]
+        nh = 1
+        while done < max_epochs:
+            _epoch_stacked_dense(X, task_ptr, r, W, a, lam1, lam2, ws, l21, False, no_active,
+                                 buf)
+            done += 1
+            for jj in range(n_ws):
+                for k in range(K):
+                    hist[nh, jj * K + k] = W[ws[jj], k]
+            for i in range(N):
+                rhist[nh, i] = r[i]
+            nh += 1
+            full = nh == L + 1
+            if not (full or done >= max_epochs or (early and (done == 1 or done == 2))):
+                continue
+            if full and _aa_coefficients(&hist[0, 0], L, m, cw):
+                cabs = 0.0
+                for t in range(m):
+                    v = 0.0
+                    for i in range(L):
+                        v += cw[i] * hist[i + 1, t]
+                    wacc[t] = v
+                for i in range(L):
+                    cabs += fabs(cw[i])
+                if cabs <= res_max:  # the residual is affine in W: same combination
+                    for t in range(N):
+                        v = 0.0
+                        for i in range(L):
+                            v += cw[i] * rhist[i + 1, t]
+                        racc[t] = <floating> v
+                else:  # large weights (cancellation): from the move
+                    for t in range(N):
+                        racc[t] = r[t]
+                    for jj in range(n_ws):
+                        j = ws[jj]
+                        for k in range(K):
+                            v = wacc[jj * K + k] - W[j, k]
+                            s = task_ptr[k]
+                            if v != 0.0 and a[j, k] != 0.0:
+                                _axpy_short(task_ptr[k + 1] - s, -v, &X[s, j], &racc[s])
+                f_new = _objective_stacked(racc, task_ptr, inv_n, &wacc[0], lam1, lam2, ws, l21)
+                f_old = _objective_stacked(r, task_ptr, inv_n, &hist[L, 0], lam1, lam2, ws, l21)
+                if f_new < f_old:
+                    for t in range(N):
+                        r[t] = racc[t]
+                    for jj in range(n_ws):
+                        for k in range(K):
+                            W[ws[jj], k] = wacc[jj * K + k]
+            gap = _gap_stacked(X, task_ptr, r, y, W, lam1, lam2, ws, l21, inv_n, &buf[6, 0],
+                               &primal)
+            if gap <= eps_in:
+                break
+            if full:
+                for jj in range(n_ws):
+                    for k in range(K):
+                        hist[0, jj * K + k] = W[ws[jj], k]
+                nh = 1
+    out[0] = gap
+    out[1] = primal
+    return done
+
+
+def epochs_stacked_sparse(const floating[::1] data, const index_t[::1] indices,
                           const Py_ssize_t[:, ::1] col_task_ptr, const Py_ssize_t[::1] task_ptr,
                           floating[::1] r, double[:, ::1] W, double[::1] b, const double[:, ::1] a,
                           const double[::1] lam1, double lam2, const Py_ssize_t[::1] ws, bint l21,
@@ -334,8 +555,8 @@ def gradient_shared_dense(const floating[::1, :] X, const floating[::1, :] R,
                 G[jj, k] = _xdot(n, &X[0, j], 1, &R[0, k], 1) * inv_n
 
 
-def gradient_shared_sparse(const floating[::1] data, const Py_ssize_t[::1] indices,
-                           const Py_ssize_t[::1] indptr, const floating[:, ::1] R,
+def gradient_shared_sparse(const floating[::1] data, const index_t[::1] indices,
+                           const index_t[::1] indptr, const floating[:, ::1] R,
                            const Py_ssize_t[::1] ws, double[:, ::1] G):
     """As :func:`gradient_shared_dense` for a CSC design, ``R`` (n, K) C-contiguous."""
     cdef Py_ssize_t n = R.shape[0], K = R.shape[1], n_ws = ws.shape[0], jj, j, k, ii, i
@@ -395,7 +616,7 @@ def gradient_stacked_dense(const floating[::1, :] X, const Py_ssize_t[::1] task_
                         G[jj, k] = _dot_short(nk, &X[s, j], &r[s]) / nk
 
 
-def gradient_stacked_sparse(const floating[::1] data, const Py_ssize_t[::1] indices,
+def gradient_stacked_sparse(const floating[::1] data, const index_t[::1] indices,
                             const Py_ssize_t[:, ::1] col_task_ptr,
                             const Py_ssize_t[::1] task_ptr, const floating[::1] r,
                             const Py_ssize_t[::1] ws, double[:, ::1] G):
@@ -428,8 +649,8 @@ def residual_shared_dense(const floating[::1, :] X, const Py_ssize_t[::1] ws,
                     _xaxpy(n, <floating> -D[jj, k], &X[0, ws[jj]], 1, &R[0, k], 1)
 
 
-def residual_shared_sparse(const floating[::1] data, const Py_ssize_t[::1] indices,
-                           const Py_ssize_t[::1] indptr, const Py_ssize_t[::1] ws,
+def residual_shared_sparse(const floating[::1] data, const index_t[::1] indices,
+                           const index_t[::1] indptr, const Py_ssize_t[::1] ws,
                            const double[:, ::1] D, floating[:, ::1] R):
     """``R -= X[:, ws] D`` for a CSC design, ``R`` (n, K) C-contiguous."""
     cdef Py_ssize_t n_ws = ws.shape[0], K = D.shape[1], jj, j, k, ii, i
@@ -456,7 +677,7 @@ def residual_stacked_dense(const floating[::1, :] X, const Py_ssize_t[::1] task_
                     _axpy_short(task_ptr[k + 1] - s, -D[jj, k], &X[s, ws[jj]], &r[s])
 
 
-def residual_stacked_sparse(const floating[::1] data, const Py_ssize_t[::1] indices,
+def residual_stacked_sparse(const floating[::1] data, const index_t[::1] indices,
                             const Py_ssize_t[:, ::1] col_task_ptr, const Py_ssize_t[::1] ws,
                             const double[:, ::1] D, floating[::1] r):
     """``r_k -= X_k[:, ws] D[:, k]`` for one stacked CSC matrix."""

@@ -86,10 +86,9 @@ cdef extern from "_simd.h" nogil:
     int mt_simd_set(int level)
 
 
-cdef inline double _dot_short(Py_ssize_t n, const floating* x, const floating* y) noexcept nogil:
-    """x^T y for short vectors (per-task columns): four float64 accumulators, no BLAS call."""
-    if floating is double:
-        return mt_dot(n, x, y)
+cdef inline double _dot_unrolled(Py_ssize_t n, const floating* x,
+                                 const floating* y) noexcept nogil:
+    """x^T y with four float64 accumulators."""
     cdef Py_ssize_t i, m = n - n % 4
     cdef double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
     for i in range(0, m, 4):
@@ -102,13 +101,25 @@ cdef inline double _dot_short(Py_ssize_t n, const floating* x, const floating* y
     return (s0 + s1) + (s2 + s3)
 
 
+cdef inline double _dot_short(Py_ssize_t n, const floating* x, const floating* y) noexcept nogil:
+    """x^T y for short vectors (per-task columns), accumulated in float64, no BLAS call."""
+    if floating is double:
+        return mt_dot(n, x, y)
+    else:
+        return _dot_unrolled(n, x, y)
+
+
+cdef inline void _axpy_loop(Py_ssize_t n, double a, const floating* x, floating* y) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef floating af = <floating> a
+    for i in range(n):
+        y[i] += af * x[i]
+
+
 cdef inline void _axpy_short(Py_ssize_t n, double a, const floating* x,
                              floating* y) noexcept nogil:
     """y += a x for short vectors (in the precision of x and y)."""
     if floating is double:
         mt_axpy(n, a, x, y)
-        return
-    cdef Py_ssize_t i
-    cdef floating af = <floating> a
-    for i in range(n):
-        y[i] += af * x[i]
+    else:
+        _axpy_loop(n, a, x, y)

@@ -22,6 +22,7 @@ from cython cimport floating
 from libc.math cimport fabs, sqrt
 from libc.stdlib cimport qsort
 
+from ._accel cimport _aa_coefficients
 from ._blas cimport _axpy_short as _axpy, _dot_short as _dot, _xgemv_t
 
 
@@ -113,48 +114,15 @@ cdef void _anderson(Py_ssize_t n, double nk, const floating* X, Py_ssize_t ldx, 
                     double* w_acc) noexcept nogil:
     """Anderson extrapolation of the _AA iterates ``hist`` (rows of length m) on S[:m]; the
     extrapolated point replaces (w, r) if it lowers F_k."""
-    cdef Py_ssize_t L = _AA - 1, i, l, t, j
-    cdef double C[_AA - 1][_AA - 1]
-    cdef double z[_AA - 1]
-    cdef double c, tr = 0.0, piv, f, s
-    for i in range(L):
-        for l in range(i, L):
-            c = 0.0
-            for t in range(m):
-                c += ((hist[(i + 1) * m + t] - hist[i * m + t])
-                      * (hist[(l + 1) * m + t] - hist[l * m + t]))
-            C[i][l] = c
-            C[l][i] = c
-        tr += C[i][i]
-        z[i] = 1.0
-    if tr <= 0.0:
-        return
-    for i in range(L):
-        C[i][i] += 1e-10 * tr
-    # Gaussian elimination (C is symmetric positive definite after the regularisation)
-    for i in range(L):
-        piv = C[i][i]
-        if piv <= 0.0:
-            return
-        for l in range(i + 1, L):
-            f = C[l][i] / piv
-            for t in range(i, L):
-                C[l][t] -= f * C[i][t]
-            z[l] -= f * z[i]
-    for i in range(L - 1, -1, -1):
-        s = z[i]
-        for t in range(i + 1, L):
-            s -= C[i][t] * z[t]
-        z[i] = s / C[i][i]
-    s = 0.0
-    for i in range(L):
-        s += z[i]
-    if s == 0.0 or s != s:
+    cdef Py_ssize_t L = _AA - 1, i, t, j
+    cdef double cw[_AA - 1]
+    cdef double c, f
+    if not _aa_coefficients(hist, L, m, cw):
         return
     for t in range(m):
         c = 0.0
         for i in range(L):
-            c += z[i] / s * hist[(i + 1) * m + t]
+            c += cw[i] * hist[(i + 1) * m + t]
         w_acc[t] = c
     # residual of the extrapolated point: r_acc = r - X_S (w_acc - w_S)
     for i in range(n):

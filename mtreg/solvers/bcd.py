@@ -92,8 +92,11 @@ class _Design:
             if not X.has_sorted_indices:
                 X = X.sorted_indices()
             self.data = np.ascontiguousarray(X.data, dtype=self.dtype)
-            self.indices = np.ascontiguousarray(X.indices, dtype=np.intp)
-            self.indptr = np.ascontiguousarray(X.indptr, dtype=np.intp)
+            # the kernels take scipy's int32 (or int64) indices as they are: no intp copy
+            itype = X.indices.dtype if X.indices.dtype == X.indptr.dtype else np.intp
+            itype = itype if itype in (np.int32, np.int64) else np.intp
+            self.indices = np.ascontiguousarray(X.indices, dtype=itype)
+            self.indptr = np.ascontiguousarray(X.indptr, dtype=itype)
             X2 = None if self.shared else X.multiply(X).tocsc()
         else:
             X = np.asfortranarray(X, dtype=self.dtype)  # no copy: make_problem made it so
@@ -451,6 +454,7 @@ _CHECK_EVERY = 5  # epochs between Anderson extrapolations and inner gap checks 
 _EARLY_CHECKS = (1, 2)  # ... plus inner gap checks after these epochs of a working set
 _ACCELERATE = True  # Anderson extrapolation and Newton polishing (off: plain BCD, for tests)
 _TASKS = True  # l1 on a dense per-task design: one lasso per task (off: the joint path, for tests)
+_FAST_INNER = True  # l21 on a dense per-task design: inner() in Cython (off: its Python loop, for tests)
 
 
 class _Fit:
@@ -461,7 +465,7 @@ class _Fit:
         self.design, self.penalty = design, penalty
         self.p, self.K = design.p, design.K
         self.l21 = penalty.kernel == "l21"
-        self.y = np.asarray(problem.y, dtype=np.float64)
+        self.y = np.ascontiguousarray(problem.y, dtype=np.float64)
         self.Y = design.y_like_R(self.y)
         self.b0, self.R0 = _null(design, self.y)
         self.null_objective = 0.5 * float(np.sum(design.task_dots(self.R0, self.R0)
@@ -722,6 +726,14 @@ class _Fit:
             ``early``: also check after the epochs in ``_EARLY_CHECKS`` (warm starts on a path,
             which often need one or two epochs)."""
             done = 0
+            if fast_inner:  # the loop below, in Cython (per-task dense, penalised rows only)
+                out = np.empty(2)
+                done = _bcd.inner_stacked_dense(
+                    design.X, design.task_ptr, self.R, self.Y, W, design.a, lam1, lam2, ws, l21,
+                    eps_in, int(min(budget, _NEWTON_AFTER)), _CHECK_EVERY, early, _AA_RES_MAX,
+                    out)
+                if out[0] <= eps_in or done >= budget:
+                    return done
             hist, rhist = [snapshot(ws)], [None]
             # shared dense X: the working set's columns copied once, its gradients are one gemm
             Xws = (np.asfortranarray(design.X[:, ws]) if design.shared and not design.sparse
@@ -745,6 +757,11 @@ class _Fit:
                     if full:
                         hist, rhist = [snapshot(ws)], [None]
             return done
+
+        # inner(): the whole loop in one kernel call where nothing in it needs Python: per-task
+        # dense design, every row penalised (no block step), l21 (l1 per task: run_tasks)
+        fast_inner = (_ACCELERATE and _FAST_INNER and l21 and not design.shared
+                      and not design.sparse and block is None and U.size == 0)
 
         def predict():
             """Predictor step along a path: ``W(alpha)`` extrapolated linearly from the last two
