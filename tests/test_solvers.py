@@ -679,3 +679,27 @@ def test_cython_inner_gap_is_the_working_set_gap():
         gap = primal - (scale @ yr - scale ** 2 @ quad)
         assert out[1] == pytest.approx(primal, rel=1e-12)
         assert out[0] == pytest.approx(gap, rel=1e-9, abs=1e-14)
+
+
+def test_independent_lassos_threads_give_identical_results(monkeypatch):
+    """The per-task lassos shared among OpenMP threads (prange over tasks, dynamic schedule)
+    return bit-for-bit the coefficients, gaps and epochs of the serial loop; the automatic
+    choice keeps small designs serial."""
+    from mtreg._cy import _lasso_tasks
+
+    X, y, ptr = per_task_data(False, n_k=(30, 7, 42, 25, 50, 18, 33), p=80, seed=9)
+    problem = make_problem(X, y, ptr, shared=False, fit_intercept=True, standardize=True)
+    penalty = LassoPenalty(l1_ratio=0.9)
+    alpha = 0.05 * bcd.alpha_max(problem, penalty)
+    recs = {}
+    for threads in (1, 2, 3):
+        monkeypatch.setattr(bcd, "_TASK_THREADS", threads)
+        recs[threads] = bcd.solve(problem, penalty, alpha, tol=1e-10)
+    for threads in (2, 3):
+        np.testing.assert_array_equal(recs[threads].coef, recs[1].coef)
+        assert recs[threads].gap == recs[1].gap and recs[threads].n_iter == recs[1].n_iter
+    assert recs[1].converged
+    assert _lasso_tasks.openmp_threads() >= 1
+    assert bcd._task_threads(problem.n_tasks, 100) == 3  # the switch wins
+    monkeypatch.setattr(bcd, "_TASK_THREADS", None)
+    assert bcd._task_threads(problem.n_tasks, 100) == 1  # too small for threads

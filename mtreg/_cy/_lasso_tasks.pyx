@@ -21,6 +21,18 @@ from cython cimport floating
 
 from libc.math cimport fabs, sqrt
 from libc.stdlib cimport qsort
+from cython.parallel cimport prange, threadid
+
+cdef extern from *:
+    """
+    #ifdef _OPENMP
+    #include <omp.h>
+    static int mt_omp_max_threads(void) { return omp_get_max_threads(); }
+    #else
+    static int mt_omp_max_threads(void) { return 1; }
+    #endif
+    """
+    int mt_omp_max_threads() nogil
 
 from ._accel cimport _aa_coefficients
 from ._blas cimport _axpy_short as _axpy, _dot_short as _dot, _xgemv_t
@@ -231,40 +243,51 @@ cdef Py_ssize_t _solve_task(Py_ssize_t n, const floating* X, Py_ssize_t ldx, flo
 def lasso_tasks(const floating[::1, :] X, const Py_ssize_t[::1] task_ptr, floating[::1] R,
                 const double[::1] y, double[:, ::1] W, const double[:, ::1] A,
                 const double[::1] lam1, double lam2, const double[::1] eps, Py_ssize_t max_epochs,
-                double[:, ::1] out, Py_ssize_t[::1] epochs):
+                double[:, ::1] out, Py_ssize_t[::1] epochs, int n_threads=1):
     """Solve the K lassos in place (``W`` (p, K), stacked residuals ``R = y - X W``).
 
     ``A[j, k] = ||x_jk||^2 / n_k``; ``lam1`` (p,) > 0; ``eps`` (K,) the per-task gap targets;
     at most ``max_epochs`` epochs per task.  Fills ``out[k] = (gap_k, F_k, outer iterations)``
-    and ``epochs[k]``.
+    and ``epochs[k]``.  ``n_threads > 1``: the tasks are shared among that many OpenMP threads
+    (``prange``, dynamic schedule; each thread has its own work buffers).  Every task runs the
+    same arithmetic whichever thread solves it, so the result does not depend on
+    ``n_threads`` (bit for bit); without OpenMP support in the build the loop runs serially.
     """
-    cdef Py_ssize_t K = W.shape[1], p = W.shape[0], k, a0, n, ldx = X.shape[0]
-    cdef Py_ssize_t nmax = 0
+    cdef Py_ssize_t K = W.shape[1], p = W.shape[0], k, a0, n, ldx = X.shape[0], j
+    cdef Py_ssize_t nmax = 0, pp = max(p, 1), tid
     for k in range(K):
         nmax = max(nmax, task_ptr[k + 1] - task_ptr[k])
     import numpy as np
-    cdef double[::1] g = np.zeros(max(p, 1))
-    keys_arr = np.zeros(max(p, 1), dtype=np.dtype([("score", np.float64), ("idx", np.intp)], align=True))
+    cdef int T = max(1, min(n_threads, K))
+    dtype = np.asarray(R).dtype
+    cdef double[:, ::1] g = np.zeros((T, pp))
+    keys_arr = np.zeros((T, pp), dtype=np.dtype([("score", np.float64), ("idx", np.intp)],
+                                                align=True))
     cdef _Key* keys = <_Key*> <size_t> keys_arr.ctypes.data
-    cdef Py_ssize_t[::1] ws = np.zeros(max(p, 1), dtype=np.intp)
-    cdef Py_ssize_t[::1] allj = np.zeros(max(p, 1), dtype=np.intp)
-    cdef double[::1] hist = np.zeros(max(_AA * p, 1))
-    cdef double[::1] w_acc = np.zeros(max(p, 1))
-    cdef floating[::1] r_acc = np.zeros(max(nmax, 1), dtype=np.asarray(R).dtype)
-    cdef floating[::1] gf = np.zeros(max(p, 1), dtype=np.asarray(R).dtype)
-    with nogil:
-        for k in range(K):
-            a0 = task_ptr[k]
-            n = task_ptr[k + 1] - a0
-            if n == 0:  # no data: the penalty alone, minimised at 0
-                for a0 in range(p):
-                    W[a0, k] = 0.0
-                out[k, 0] = 0.0
-                out[k, 1] = 0.0
-                out[k, 2] = 0.0
-                epochs[k] = 0
-                continue
+    cdef Py_ssize_t[:, ::1] ws = np.zeros((T, pp), dtype=np.intp)
+    cdef Py_ssize_t[:, ::1] allj = np.zeros((T, pp), dtype=np.intp)
+    cdef double[:, ::1] hist = np.zeros((T, _AA * pp))
+    cdef double[:, ::1] w_acc = np.zeros((T, pp))
+    cdef floating[:, ::1] r_acc = np.zeros((T, max(nmax, 1)), dtype=dtype)
+    cdef floating[:, ::1] gf = np.zeros((T, pp), dtype=dtype)
+    for k in prange(K, nogil=True, num_threads=T, schedule="dynamic"):
+        tid = threadid()
+        a0 = task_ptr[k]
+        n = task_ptr[k + 1] - a0
+        if n == 0:  # no data: the penalty alone, minimised at 0
+            for j in range(p):
+                W[j, k] = 0.0
+            out[k, 0] = 0.0
+            out[k, 1] = 0.0
+            out[k, 2] = 0.0
+            epochs[k] = 0
+        else:
             epochs[k] = _solve_task(n, &X[a0, 0], ldx, &R[a0], &y[a0], &W[0, k], K, &A[0, k], p,
-                                    &lam1[0], lam2, eps[k], max_epochs, &g[0], keys, &ws[0],
-                                    &allj[0], &hist[0], &w_acc[0], &r_acc[0], &gf[0],
-                                    &out[k, 0])
+                                    &lam1[0], lam2, eps[k], max_epochs, &g[tid, 0],
+                                    keys + tid * pp, &ws[tid, 0], &allj[tid, 0], &hist[tid, 0],
+                                    &w_acc[tid, 0], &r_acc[tid, 0], &gf[tid, 0], &out[k, 0])
+
+
+def openmp_threads():
+    """Threads an OpenMP region would use now (1 when the build has no OpenMP)."""
+    return mt_omp_max_threads()

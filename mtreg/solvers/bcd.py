@@ -454,7 +454,24 @@ _CHECK_EVERY = 5  # epochs between Anderson extrapolations and inner gap checks 
 _EARLY_CHECKS = (1, 2)  # ... plus inner gap checks after these epochs of a working set
 _ACCELERATE = True  # Anderson extrapolation and Newton polishing (off: plain BCD, for tests)
 _TASKS = True  # l1 on a dense per-task design: one lasso per task (off: the joint path, for tests)
+_TASK_THREADS = None  # threads for the independent lassos: None = automatic (_task_threads)
+_PARALLEL_MIN_WORK = 200_000  # ... threads only for designs of at least this many entries
 _FAST_INNER = True  # l21 on a dense per-task design: inner() in Cython (off: its Python loop, for tests)
+
+
+def _task_threads(K: int, size: int) -> int:
+    """OpenMP threads for the K independent lassos of a per-task design of ``size`` entries.
+
+    ``_TASK_THREADS`` if set; otherwise the OpenMP limit in force (``OMP_NUM_THREADS``,
+    ``threadpoolctl.threadpool_limits(..., user_api="openmp")``; joblib's workers are limited
+    to their share of the cores), used only when there are at least two tasks per thread and
+    the design has at least ``_PARALLEL_MIN_WORK`` entries (below that a fit takes well under a
+    millisecond and threads cost more than they give).  The result does not depend on it.
+    """
+    if _TASK_THREADS is not None:
+        return max(1, int(_TASK_THREADS))
+    t = _lasso_tasks.openmp_threads()
+    return t if t > 1 and K >= 2 * t and size >= _PARALLEL_MIN_WORK else 1
 
 
 class _Fit:
@@ -534,7 +551,7 @@ class _Fit:
         epochs = np.zeros(K, dtype=np.intp)
         _lasso_tasks.lasso_tasks(design.X, design.task_ptr, self.R, self.y, self.W, design.a,
                                  lam1, float(lam2), eps, int(min(max_iter, _INT32_MAX)), out,
-                                 epochs)
+                                 epochs, _task_threads(K, design.X.size))
         gap, primal = float(out[:, 0].sum()), float(out[:, 1].sum())
         gap_tol = tol * self.null_objective
         self.G = None
