@@ -306,6 +306,13 @@ class MultiTaskModel:
         if alpha is None and alpha_frac is None:
             from .cv import cv_model
 
+            if not np.isfinite(self._alpha_max_or_inf()):
+                raise ValueError(
+                    f"fit() without alpha cross-validates a grid below alpha_max, and penalty "
+                    f"{getattr(self.penalty, 'name', self.penalty)!r} has no finite alpha_max "
+                    "(W = 0 is optimal for no alpha): give alpha, or cross-validate a grid of "
+                    "your own with mtreg.cv(..., alphas=[...])")
+
             # non-convex models refit every restart at every alpha: a coarser grid keeps it usable
             n_alphas = 100 if getattr(self.penalty, "is_convex", True) else 20
             cvres = cv_model(self, n_folds=DEFAULT_CV_FOLDS, n_alphas=n_alphas, tol=tol,
@@ -334,13 +341,22 @@ class MultiTaskModel:
             if amax == 0:
                 raise ValueError("alpha_max is 0 (the responses are constant within every task): "
                                  "give alpha instead of alpha_frac")
+            if not np.isfinite(amax):
+                raise ValueError(
+                    f"alpha_frac needs a finite alpha_max, and penalty "
+                    f"{getattr(self.penalty, 'name', self.penalty)!r} has none (W = 0 is optimal "
+                    "for no alpha: it only fuses tasks, or has an unpenalised part): give alpha "
+                    "instead of alpha_frac, or cross-validate a grid of your own with "
+                    "mtreg.cv(..., alphas=[...])")
             return frac * amax, amax
         alpha = _check_positive_number("alpha", alpha)
+        return alpha, self._alpha_max_or_inf()
+
+    def _alpha_max_or_inf(self) -> float:
         try:
-            amax = self.alpha_max()
+            return self.alpha_max()
         except ValueError:  # e.g. pure ridge: alpha_max is infinite
-            amax = np.inf
-        return alpha, amax
+            return np.inf
 
     def _coef_init(self, init):
         if init is None:

@@ -129,6 +129,21 @@ def test_alpha_max():
     assert MeTaG().alpha_max(G) == np.inf
 
 
+def test_fusion_only_penalty_needs_alpha():
+    """MeTaG has no finite alpha_max (it only fuses tasks): alpha_frac and the default CV grid
+    are refused with a message naming the penalty and the way out; an explicit alpha fits."""
+    rng = np.random.default_rng(3)
+    model = mtreg.MultiTaskModel.from_arrays([rng.normal(size=(20, 5)) for _ in range(4)],
+                                             [rng.normal(size=20) for _ in range(4)],
+                                             penalty="metag")
+    with pytest.raises(ValueError, match="alpha_frac needs a finite alpha_max.*'metag'"):
+        model.fit(alpha_frac=0.1)
+    with pytest.raises(ValueError, match="'metag' has no finite alpha_max.*alphas="):
+        model.fit()
+    res = model.fit(alpha=0.1)
+    assert res.converged and res.alpha_max == np.inf
+
+
 # ------------------------------------------------------------------ solver
 _ADMM_CACHE = {}
 

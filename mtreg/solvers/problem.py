@@ -133,12 +133,21 @@ class Problem:
                          for a, z in zip(self.task_ptr[:-1], self.task_ptr[1:], strict=True)))
 
     def null_fit(self) -> tuple[float, np.ndarray, np.ndarray]:
-        """Objective, intercepts and gradient at W = 0 (intercepts at their optimum)."""
-        b0 = np.zeros(self.n_tasks)
-        if self.center_inline:
-            b0 = np.array([self.task_y(k).mean() for k in range(self.n_tasks)])
-        W0 = np.zeros((self.n_features, self.n_tasks))
-        return self.datafit(W0, b0), b0, self.gradient(W0, b0)
+        """Objective, intercepts and gradient at W = 0 (intercepts at their optimum).
+
+        Computed once per problem (as long as ``X``, ``y`` and ``task_ptr`` are the same
+        objects) and returned as copies: every ``alpha_frac`` fit and path asks for it."""
+        key = (id(self.X), id(self.y), id(self.task_ptr))
+        cached = self.__dict__.get("_null_fit")
+        if cached is None or cached[0] != key:
+            b0 = np.zeros(self.n_tasks)
+            if self.center_inline:
+                b0 = np.array([self.task_y(k).mean() for k in range(self.n_tasks)])
+            W0 = np.zeros((self.n_features, self.n_tasks))
+            cached = (key, (self.datafit(W0, b0), b0, self.gradient(W0, b0)))
+            self.__dict__["_null_fit"] = cached
+        f0, b0, G0 = cached[1]
+        return f0, b0.copy(), G0.copy()
 
     @property
     def null_objective(self) -> float:

@@ -1,0 +1,78 @@
+"""Per-task designs: the effect of each kernel lever on harness problems c and r (issue 7).
+
+For the group lasso (l21) and the independent lassos (l1) at alpha_max/10, tol 1e-6, this
+times ``bcd.solve`` with each lever on and off, interleaved in one process (so that the
+machine's speed, which drifts on a shared VM, affects every variant alike), and reports the
+median over ``--repeats`` rounds of the time in gradient passes ('gp' = fit time / the
+harness's one-thread ``X^T R``, min of 20, measured in the same round):
+
+* ``inner=cython|python``: the group lasso's working-set loop in one Cython call
+  (``bcd._FAST_INNER``) or in Python;
+* ``threads=1|2``: OpenMP threads for the independent lassos (``bcd._TASK_THREADS``);
+* the short-vector loops' instruction set is chosen per process: run once as is (AVX2+FMA
+  where available) and once with ``MTREG_SIMD=generic`` (the baseline build of the same loops).
+
+Run: ``OMP_NUM_THREADS=1 python benchmarks/bench_per_task_levers.py [--repeats 15]`` and
+``MTREG_SIMD=generic OMP_NUM_THREADS=1 python benchmarks/bench_per_task_levers.py``.
+"""
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import peers  # noqa: E402
+
+from mtreg._cy import _bcd  # noqa: E402
+from mtreg.penalties import GroupLasso, Lasso  # noqa: E402
+from mtreg.solvers import bcd  # noqa: E402
+
+VARIANTS = {"l21": [("inner=cython", "_FAST_INNER", True), ("inner=python", "_FAST_INNER", False)],
+            "l1": [("threads=1", "_TASK_THREADS", 1), ("threads=2", "_TASK_THREADS", 2)]}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--repeats", type=int, default=15)
+    ap.add_argument("--problems", default="c,r")
+    args = ap.parse_args()
+    print(f"short-vector loops: {_bcd.simd_level()}; load average {os.getloadavg()[0]:.2f}\n")
+    print("| problem | penalty | variant | fit ms (median) | gp (median [q25, q75]) | epochs |")
+    print("|---|---|---|---:|---:|---:|")
+    with threadpool_limits(1, user_api="blas"):
+        for key in args.problems.split(","):
+            prob = peers.PROBLEMS[key][0](0)
+            prob.tol = 1e-6
+            problem = peers.mtreg_problem(prob)
+            R = prob.Y.copy()
+            for fam, penalty in (("l21", GroupLasso()), ("l1", Lasso())):
+                alpha = peers.alpha_max(prob, fam) / 10
+                times = {v[0]: [] for v in VARIANTS[fam]}
+                gps = {v[0]: [] for v in VARIANTS[fam]}
+                epochs = {}
+                for _ in range(args.repeats):
+                    for label, attr, value in VARIANTS[fam]:
+                        setattr(bcd, attr, value)
+                        g = []
+                        for _ in range(20):
+                            t = time.perf_counter()
+                            prob.XtR(R)
+                            g.append(time.perf_counter() - t)
+                        t = time.perf_counter()
+                        rec = bcd.solve(problem, penalty, alpha, tol=1e-6)
+                        dt = time.perf_counter() - t
+                        times[label].append(dt)
+                        gps[label].append(dt / min(g))
+                        epochs[label] = rec.n_iter
+                bcd._FAST_INNER, bcd._TASK_THREADS = True, None
+                for label, *_ in VARIANTS[fam]:
+                    q = np.percentile(gps[label], [50, 25, 75])
+                    print(f"| {key} | {fam} | {label} | {1e3 * np.median(times[label]):.2f} | "
+                          f"{q[0]:.0f} [{q[1]:.0f}, {q[2]:.0f}] | {epochs[label]} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
