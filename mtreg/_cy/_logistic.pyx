@@ -38,6 +38,7 @@ from libc.stdlib cimport calloc, free
 
 import numpy as np
 
+from ._accel cimport _aa_coefficients
 from ._prox cimport _row_update
 
 cdef double W_MIN = 1e-10     # floor of the IRLS weights
@@ -203,64 +204,6 @@ cdef inline double _row_pen_diff(const double* v, const double* w, Py_ssize_t nt
     return s
 
 
-cdef bint _anderson_weights(const double* H, Py_ssize_t m, Py_ssize_t M, double* C,
-                            double* z) noexcept nogil:
-    """Anderson weights of the ``M + 1`` iterates stored (oldest first) in the rows of ``H``.
-
-    With ``D_i = H[i + 1] - H[i]``, solve ``(D D^T) z = 1`` (Gaussian elimination with partial
-    pivoting, ``C`` an (M, M) scratch) and scale ``z`` to sum to one; False when the system is
-    singular to working precision (the extrapolation is then skipped).
-    """
-    cdef Py_ssize_t a, bb, i, r, piv
-    cdef double s, f, big, tr = 0.0
-    for a in range(M):
-        for bb in range(a, M):
-            s = 0.0
-            for i in range(m):
-                s += (H[(a + 1) * m + i] - H[a * m + i]) * (H[(bb + 1) * m + i] - H[bb * m + i])
-            C[a * M + bb] = s
-            C[bb * M + a] = s
-        tr += C[a * M + a]
-        z[a] = 1.0
-    if not tr > 0.0:
-        return False
-    for a in range(M):
-        piv = a
-        big = fabs(C[a * M + a])
-        for r in range(a + 1, M):
-            if fabs(C[r * M + a]) > big:
-                big = fabs(C[r * M + a])
-                piv = r
-        if big <= 1e-14 * tr:
-            return False
-        if piv != a:
-            for bb in range(M):
-                f = C[a * M + bb]
-                C[a * M + bb] = C[piv * M + bb]
-                C[piv * M + bb] = f
-            f = z[a]
-            z[a] = z[piv]
-            z[piv] = f
-        for r in range(a + 1, M):
-            f = C[r * M + a] / C[a * M + a]
-            for bb in range(a, M):
-                C[r * M + bb] -= f * C[a * M + bb]
-            z[r] -= f * z[a]
-    for a in range(M - 1, -1, -1):
-        s = z[a]
-        for bb in range(a + 1, M):
-            s -= C[a * M + bb] * z[bb]
-        z[a] = s / C[a * M + a]
-    s = 0.0
-    for a in range(M):
-        s += z[a]
-    if s == 0.0 or s != s:
-        return False
-    for a in range(M):
-        z[a] /= s
-    return True
-
-
 cdef Design _design(bint sparse, const double[::1, :] X, const double[::1] data,
                     const Py_ssize_t[::1] indices, const Py_ssize_t[:, ::1] cstart,
                     const Py_ssize_t[:, ::1] cend, const Py_ssize_t[::1] xoff,
@@ -324,7 +267,7 @@ def prox_newton(bint sparse, const double[::1, :] X, const double[::1] data,
     # work arrays: one zeroed block (no per-array Python objects: the call is cheap)
     cdef Py_ssize_t M = max(anderson, 0), m_acc = max(nws, 1) * nt + nt, n_hist = 0, a
     cdef Py_ssize_t nw1 = max(nws, 1), NA = N if M > 0 else 0, HA = (M + 1) * m_acc if M > 0 else 0
-    cdef double* block = <double*> calloc(3 * N + 3 * nw1 * nt + 10 * nt + HA + M * M + M + 3 * NA,
+    cdef double* block = <double*> calloc(3 * N + 3 * nw1 * nt + 10 * nt + HA + M + 3 * NA,
                                           sizeof(double))
     if block == NULL:
         raise MemoryError()
@@ -346,8 +289,7 @@ def prox_newton(bint sparse, const double[::1, :] X, const double[::1] data,
     cdef double* rinv = g2 + nt
     # Anderson acceleration: iterates (V, db) of the last M + 1 epochs, the extrapolated point
     cdef double* hist = rinv + nt
-    cdef double* cmat = hist + HA
-    cdef double* zc = cmat + M * M
+    cdef double* zc = hist + HA
     cdef double* res = zc + M
     cdef double* ue = res + NA
     cdef double* qe = ue + NA
@@ -453,7 +395,7 @@ def prox_newton(bint sparse, const double[::1, :] X, const double[::1] data,
                     n_hist += 1
                     if n_hist == M + 1:
                         n_hist = 0
-                        if _anderson_weights(&hist[0], nws * nt + nt, M, &cmat[0], &zc[0]):
+                        if _aa_coefficients(&hist[0], M, nws * nt + nt, &zc[0]):
                             for jj in range(nws):
                                 for t in range(nt):
                                     s = 0.0

@@ -25,7 +25,10 @@ intercepts) the objective separates into K independent (elastic-net) lassos: :fu
 :func:`solve_path` then solve each task to completion in one Cython kernel
 (:mod:`mtreg._cy._lasso_tasks`; working sets, coordinate descent, Anderson extrapolation, a gap
 per task), stopping task k at ``gap_k <= tol * F_k(0)`` so that the global gap, the sum of the
-tasks' gaps, meets ``gap <= tol * F(0)`` (see :meth:`_Fit.run_tasks`).
+tasks' gaps, meets ``gap <= tol * F(0)`` (see :meth:`_Fit.run_tasks`); the tasks are shared among
+OpenMP threads on large designs (:func:`_task_threads`).  With the row penalty on a dense
+per-task design (every row penalised), each working set's loop of epochs, Anderson steps and
+working-set gaps runs in one Cython call (:func:`mtreg._cy._bcd.inner_stacked_dense`).
 
 The duality gap uses, for each task, the dual point ``theta_k = s_k r_k / n_k`` of the
 elastic net written as a lasso on augmented data (as scikit-learn's coordinate descent does),
