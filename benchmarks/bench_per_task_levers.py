@@ -6,8 +6,9 @@ machine's speed, which drifts on a shared VM, affects every variant alike), and 
 median over ``--repeats`` rounds of the time in gradient passes ('gp' = fit time / the
 harness's one-thread ``X^T R``, min of 20, measured in the same round):
 
-* ``inner=cython|python``: the group lasso's working-set loop in one Cython call
-  (``bcd._FAST_INNER``) or in Python;
+* ``inner=cython|python``, ``check=cython|numpy``: the group lasso's working-set loop and its
+  duality-gap certificates in one Cython call each (``bcd._FAST_INNER``, ``bcd._FAST_CHECK``)
+  or in Python / numpy;
 * ``threads=1|2``: OpenMP threads for the independent lassos (``bcd._TASK_THREADS``);
 * the short-vector loops' instruction set is chosen per process: run once as is (AVX2+FMA
   where available) and once with ``MTREG_SIMD=generic`` (the baseline build of the same loops).
@@ -30,8 +31,12 @@ from mtreg._cy import _bcd  # noqa: E402
 from mtreg.penalties import GroupLasso, Lasso  # noqa: E402
 from mtreg.solvers import bcd  # noqa: E402
 
-VARIANTS = {"l21": [("inner=cython", "_FAST_INNER", True), ("inner=python", "_FAST_INNER", False)],
-            "l1": [("threads=1", "_TASK_THREADS", 1), ("threads=2", "_TASK_THREADS", 2)]}
+VARIANTS = {  # label: settings of mtreg.solvers.bcd
+    "l21": [("inner+check=cython", {"_FAST_INNER": True, "_FAST_CHECK": True}),
+            ("inner=cython, check=numpy", {"_FAST_INNER": True, "_FAST_CHECK": False}),
+            ("inner+check=python", {"_FAST_INNER": False, "_FAST_CHECK": False})],
+    "l1": [("threads=1", {"_TASK_THREADS": 1}), ("threads=2", {"_TASK_THREADS": 2})]}
+DEFAULTS = {"_FAST_INNER": True, "_FAST_CHECK": True, "_TASK_THREADS": None}
 
 
 def main():
@@ -54,8 +59,9 @@ def main():
                 gps = {v[0]: [] for v in VARIANTS[fam]}
                 epochs = {}
                 for _ in range(args.repeats):
-                    for label, attr, value in VARIANTS[fam]:
-                        setattr(bcd, attr, value)
+                    for label, settings in VARIANTS[fam]:
+                        for attr, value in {**DEFAULTS, **settings}.items():
+                            setattr(bcd, attr, value)
                         g = []
                         for _ in range(20):
                             t = time.perf_counter()
@@ -67,8 +73,9 @@ def main():
                         times[label].append(dt)
                         gps[label].append(dt / min(g))
                         epochs[label] = rec.n_iter
-                bcd._FAST_INNER, bcd._TASK_THREADS = True, None
-                for label, *_ in VARIANTS[fam]:
+                for attr, value in DEFAULTS.items():
+                    setattr(bcd, attr, value)
+                for label, _ in VARIANTS[fam]:
                     q = np.percentile(gps[label], [50, 25, 75])
                     print(f"| {key} | {fam} | {label} | {1e3 * np.median(times[label]):.2f} | "
                           f"{q[0]:.0f} [{q[1]:.0f}, {q[2]:.0f}] | {epochs[label]} |", flush=True)

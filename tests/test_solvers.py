@@ -605,9 +605,10 @@ def test_independent_lassos_on_a_path_match_joint(monkeypatch):
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_cython_inner_loop_matches_python_loop(l1_ratio, dtype, monkeypatch):
     """The group lasso on a per-task dense design runs each working set's loop (epochs,
-    Anderson extrapolation, working-set gap) in one Cython call; the Python loop it replaces
-    (``_FAST_INNER = False``) reaches the same objective (1e-8 relative in float64), both are
-    certified, and with every acceleration off (plain BCD) the objective is the same too."""
+    Anderson extrapolation, working-set gap) and each certificate in one Cython call; the
+    Python code they replace (``_FAST_INNER`` / ``_FAST_CHECK = False``) reaches the same
+    objective (1e-8 relative in float64), every fit is certified, and with every acceleration
+    off (plain BCD) the objective is the same too."""
     X, y, ptr = per_task_data(False, n_k=(30, 7, 42, 25, 50), p=60, seed=5)
     problem = make_problem(X, y, ptr, shared=False, fit_intercept=True, standardize=True,
                            dtype=dtype)
@@ -622,20 +623,22 @@ def test_cython_inner_loop_matches_python_loop(l1_ratio, dtype, monkeypatch):
         calls.append(1)
         return kernel(*args)
 
-    for mode in ("cython", "python", "plain"):
+    for mode in ("cython", "cython-inner", "python", "plain"):
         with monkeypatch.context() as mp:
             mp.setattr(bcd._bcd, "inner_stacked_dense", counted)
-            mp.setattr(bcd, "_FAST_INNER", mode == "cython")
+            mp.setattr(bcd, "_FAST_INNER", mode.startswith("cython"))
+            mp.setattr(bcd, "_FAST_CHECK", mode == "cython")
             mp.setattr(bcd, "_ACCELERATE", mode != "plain")
             alphas = bcd.alpha_max(ref, penalty) * np.array([0.3, 0.05])
             fits[mode] = [bcd.solve(problem, penalty, a, tol=tol, max_iter=100_000) for a in alphas]
-        assert (len(calls) > 0) == (mode == "cython")  # the kernel runs in cython mode only
+        assert (len(calls) > 0) == mode.startswith("cython")  # the kernel runs in cython modes only
         calls.clear()
     for k, alpha in enumerate(alphas):
         f = {m: objective(ref, penalty, alpha, r[k].coef, r[k].intercept) for m, r in fits.items()}
         assert all(r[k].converged and r[k].gap <= r[k].gap_tol for r in fits.values())
         assert f["cython"] == pytest.approx(f["python"], rel=rel)
         assert f["cython"] == pytest.approx(f["plain"], rel=rel)
+        assert f["cython"] == pytest.approx(f["cython-inner"], rel=rel)
 
 
 def test_cython_inner_gap_is_the_working_set_gap():
@@ -679,6 +682,15 @@ def test_cython_inner_gap_is_the_working_set_gap():
         gap = primal - (scale @ yr - scale ** 2 @ quad)
         assert out[1] == pytest.approx(primal, rel=1e-12)
         assert out[0] == pytest.approx(gap, rel=1e-9, abs=1e-14)
+        # the certificate of bcd's outer loop: the same gap, plus the gradient and row scores
+        Gk, score = np.empty((p, K)), np.empty(p)
+        gap2, primal2 = _bcd.gap_stacked_dense(Xd, problem.task_ptr.astype(np.intp), r, problem.y,
+                                               W, np.full(p, lam1), lam2, ws, l21, Gk, score)
+        assert (gap2, primal2) == (out[0], out[1])
+        np.testing.assert_allclose(Gk, G + lam2 * W, rtol=1e-10, atol=1e-14)
+        H = G if l21 else np.abs(G)
+        dn = np.linalg.norm(H, axis=1) if l21 else H.max(axis=1)
+        np.testing.assert_allclose(score, dn / lam1, rtol=1e-10, atol=1e-14)
 
 
 def test_independent_lassos_threads_give_identical_results(monkeypatch):

@@ -305,11 +305,14 @@ cdef double _objective_stacked(const floating[::1] r, const Py_ssize_t[::1] task
 cdef double _gap_stacked(const floating[::1, :] X, const Py_ssize_t[::1] task_ptr,
                          const floating[::1] r, const double[::1] y, const double[:, ::1] W,
                          const double[::1] lam1, double lam2, const Py_ssize_t[::1] ws, bint l21,
-                         const double* inv_n, double* scale, double* primal) noexcept nogil:
+                         const double* inv_n, double* scale, double* primal, double* G,
+                         double* score) noexcept nogil:
     """Duality gap of the problem restricted to the rows ``ws`` (which hold every nonzero row
     of W; all penalised, no intercepts), as ``check(ws)`` of mtreg/solvers/bcd.py: dual point
     ``theta_k = s_k r_k / n_k`` with ``s`` the largest scaling (one for all tasks with l21, one
-    per task with l1) making it feasible on ``ws``.  ``scale`` (K,) is scratch."""
+    per task with l1) making it feasible on ``ws``.  ``scale`` (K,) is scratch.  Unless NULL,
+    ``G[jj * K + k]`` receives ``x_jk^T r_k / n_k`` and ``score[jj]`` the row's violation of the
+    optimality conditions, ``||G_j - lam2 W_j||_* / lam1_j`` (dual norm: l2 or max)."""
     cdef Py_ssize_t K = task_ptr.shape[0] - 1, jj, j, k, s, nk, i
     cdef double h, nrm, mx = 1.0, rr, yr, ww, quad, pr = 0.0, du = 0.0, yv
     for k in range(K):
@@ -321,13 +324,18 @@ cdef double _gap_stacked(const floating[::1, :] X, const Py_ssize_t[::1] task_pt
             s = task_ptr[k]
             nk = task_ptr[k + 1] - s
             h = _dot_short(nk, &X[s, j], &r[s]) * inv_n[k] if nk > 0 else 0.0
+            if G != NULL:
+                G[jj * K + k] = h
             h -= lam2 * W[j, k]
             if l21:
                 nrm += h * h
-            elif fabs(h) / lam1[j] > scale[k]:
-                scale[k] = fabs(h) / lam1[j]  # the largest violation of task k, >= 1
-            ww = fabs(W[j, k])
-            pr += lam1[j] * ww if not l21 else 0.0
+            else:
+                nrm = max(nrm, fabs(h))
+                if fabs(h) / lam1[j] > scale[k]:
+                    scale[k] = fabs(h) / lam1[j]  # the largest violation of task k, >= 1
+                pr += lam1[j] * fabs(W[j, k])
+        if score != NULL:
+            score[jj] = (sqrt(nrm) if l21 else nrm) / lam1[j]
         if l21:
             h = sqrt(nrm) / lam1[j]
             if h > mx:
@@ -356,6 +364,42 @@ cdef double _gap_stacked(const floating[::1, :] X, const Py_ssize_t[::1] task_pt
         du += h * yr - h * h * quad
     primal[0] = pr
     return max(pr - du, 0.0)
+
+
+def gap_stacked_dense(const floating[::1, :] X, const Py_ssize_t[::1] task_ptr,
+                      const floating[::1] r, const double[::1] y, const double[:, ::1] W,
+                      const double[::1] lam1, double lam2, const Py_ssize_t[::1] ws, bint l21,
+                      double[:, ::1] G, double[::1] score):
+    """Duality gap and primal value of the problem restricted to the rows ``ws`` (all rows: the
+    certificate of the whole problem) of a per-task dense design, every row penalised, no
+    intercepts; as ``check()`` in mtreg/solvers/bcd.py, in one sweep over the columns.
+
+    Parameters
+    ----------
+    X, task_ptr, r, y, W, lam1, lam2, ws, l21
+        As in :func:`inner_stacked_dense`.
+    G : float64 array (len(ws), K), C-contiguous
+        Set to ``x_jk^T r_k / n_k`` for ``j = ws[jj]``.
+    score : float64 array (len(ws),)
+        Set to ``||G_j - lam2 W_j||_* / lam1_j`` (l2 norm for l21, max for l1).
+
+    Returns
+    -------
+    (float, float)
+        The gap and the primal value.
+    """
+    cdef Py_ssize_t K = task_ptr.shape[0] - 1, k
+    cdef double[:, ::1] buf = np.empty((2, max(K, 1)))
+    cdef double gap, primal = 0.0
+    for k in range(K):
+        buf[0, k] = 1.0 / max(task_ptr[k + 1] - task_ptr[k], 1)
+    if G.shape[0] != ws.shape[0] or G.shape[1] != K or score.shape[0] != ws.shape[0]:
+        raise ValueError("G must be (len(ws), K) and score (len(ws),)")
+    with nogil:
+        gap = _gap_stacked(X, task_ptr, r, y, W, lam1, lam2, ws, l21, &buf[0, 0], &buf[1, 0],
+                           &primal, &G[0, 0] if G.shape[0] > 0 else NULL,
+                           &score[0] if score.shape[0] > 0 else NULL)
+    return gap, primal
 
 
 def inner_stacked_dense(const floating[::1, :] X, const Py_ssize_t[::1] task_ptr,
@@ -468,7 +512,7 @@ def inner_stacked_dense(const floating[::1, :] X, const Py_ssize_t[::1] task_ptr
                         for k in range(K):
                             W[ws[jj], k] = wacc[jj * K + k]
             gap = _gap_stacked(X, task_ptr, r, y, W, lam1, lam2, ws, l21, inv_n, &buf[6, 0],
-                               &primal)
+                               &primal, NULL, NULL)
             if gap <= eps_in:
                 break
             if full:

@@ -460,6 +460,7 @@ _TASKS = True  # l1 on a dense per-task design: one lasso per task (off: the joi
 _TASK_THREADS = None  # threads for the independent lassos: None = automatic (_task_threads)
 _PARALLEL_MIN_WORK = 200_000  # ... threads only for designs of at least this many entries
 _FAST_INNER = True  # l21 on a dense per-task design: inner() in Cython (off: its Python loop, for tests)
+_FAST_CHECK = True  # ... and check() in Cython too (off: numpy, for tests and benchmarks)
 
 
 def _task_threads(K: int, size: int) -> int:
@@ -590,6 +591,11 @@ class _Fit:
         block = (_BlockStep(design, U, lam2) if (use_block or (design.fit_b and U.size == 0))
                  else None)
 
+        # inner() and check() in one kernel call each where nothing in them needs Python:
+        # per-task dense design, every row penalised (no block step), l21 (l1: run_tasks)
+        fast_inner = (_ACCELERATE and _FAST_INNER and l21 and not design.shared
+                      and not design.sparse and block is None and U.size == 0)
+
         def check(rows=None, G=None, active=None):
             """Block step, then (gap, primal, violation score per row, gradient) over ``rows``.
 
@@ -597,6 +603,12 @@ class _Fit:
             gap of the problem restricted to ``rows`` (which hold every nonzero row of W), and
             with ``active`` (l1) to the entries ``active[rows]`` (which hold every nonzero entry).
             """
+            if fast_inner and _FAST_CHECK and G is None:
+                rws = design.all_rows if rows is None else rows
+                G, score = np.empty((rws.size, K)), np.empty(rws.size)
+                gap, primal = _bcd.gap_stacked_dense(design.X, design.task_ptr, self.R, self.Y,
+                                                     W, lam1, lam2, rws, l21, G, score)
+                return gap, primal, score, G
             if block is not None:
                 block(self.R, W, b)
                 G = None
@@ -777,11 +789,6 @@ class _Fit:
                     if full:
                         hist, rhist = [snapshot(ws)], [None]
             return done
-
-        # inner(): the whole loop in one kernel call where nothing in it needs Python: per-task
-        # dense design, every row penalised (no block step), l21 (l1 per task: run_tasks)
-        fast_inner = (_ACCELERATE and _FAST_INNER and l21 and not design.shared
-                      and not design.sparse and block is None and U.size == 0)
 
         def predict():
             """Predictor step along a path: ``W(alpha)`` extrapolated linearly from the last two
