@@ -32,8 +32,8 @@ ctypedef fused index_t:
 import numpy as np
 
 from ._accel cimport _AA_MAX, _aa_coefficients
-from ._blas cimport (_axpy_short, _dot_short, _xaxpy, _xdot, _xgemv_t, _xger, mt_simd_level,
-                     mt_simd_set)
+from ._blas cimport (_axpy_short, _dot_short, _xaxpy, _xdot, _xgemv_t, _xger, mt_seg_axpy,
+                     mt_seg_dot, mt_simd_level, mt_simd_set)
 from libc.math cimport INFINITY, NAN, fabs, sqrt
 
 from ._prox cimport _row_norm, _row_update
@@ -258,26 +258,39 @@ cdef double _epoch_stacked_dense(const floating[::1, :] X, const Py_ssize_t[::1]
     cdef double* g = &buf[0, 0]
     cdef double* c = &buf[1, 0]
     cdef double* wn = &buf[2, 0]
+    cdef double* mv = &buf[3, 0]  # minus the moves, once the row update is done with it
     cdef double* inv_n = &buf[5, 0]
+    # float64, every entry: one segmented call per column for all tasks (a zero column of a
+    # task gives g = 0 and a no-op update by itself)
+    cdef bint seg = floating is double and not masked and K > 0
     for jj in range(n_ws):
         j = ws[jj]
-        for k in range(K):
-            s = task_ptr[k]
-            nk = <int> (task_ptr[k + 1] - s)
-            c[k] = a[j, k] + lam2
-            if a[j, k] == 0.0 or (masked and not active[j, k]):
-                g[k] = 0.0
-            else:
-                g[k] = _dot_short(nk, &X[s, j], &r[s]) * inv_n[k] + a[j, k] * W[j, k]
-        _row_update(g, c, wn, &buf[3, 0], &buf[4, 0], K, lam1[j], l21, _row_norm(&W[j, 0], K))
+        if seg:
+            mt_seg_dot(<const double*> &X[0, j], <const double*> &r[0], &task_ptr[0], K, g)
+            for k in range(K):
+                c[k] = a[j, k] + lam2
+                g[k] = g[k] * inv_n[k] + a[j, k] * W[j, k]
+        else:
+            for k in range(K):
+                s = task_ptr[k]
+                nk = <int> (task_ptr[k + 1] - s)
+                c[k] = a[j, k] + lam2
+                if a[j, k] == 0.0 or (masked and not active[j, k]):
+                    g[k] = 0.0
+                else:
+                    g[k] = _dot_short(nk, &X[s, j], &r[s]) * inv_n[k] + a[j, k] * W[j, k]
+        _row_update(g, c, wn, mv, &buf[4, 0], K, lam1[j], l21, _row_norm(&W[j, 0], K))
         for k in range(K):
             d = wn[k] - W[j, k]
+            mv[k] = -d
             if d != 0.0:
-                s = task_ptr[k]
                 dec += 0.5 * c[k] * d * d
                 W[j, k] = wn[k]
-                if a[j, k] != 0.0:
+                if not seg and a[j, k] != 0.0:
+                    s = task_ptr[k]
                     _axpy_short(task_ptr[k + 1] - s, -d, &X[s, j], &r[s])
+        if seg:
+            mt_seg_axpy(<const double*> &X[0, j], <double*> &r[0], &task_ptr[0], K, mv)
     return dec
 
 

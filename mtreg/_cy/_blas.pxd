@@ -82,6 +82,11 @@ cdef inline void _xger(int m, int n, floating alpha, const floating* x, int incx
 cdef extern from "_simd.h" nogil:
     double mt_dot(Py_ssize_t n, const double* x, const double* y)
     void mt_axpy(Py_ssize_t n, double a, const double* x, double* y)
+    # one stacked column of every task: out[k] = x_k . y_k, y_k += a[k] x_k (a[k] != 0)
+    void mt_seg_dot(const double* x, const double* y, const Py_ssize_t* ptr, Py_ssize_t K,
+                    double* out)
+    void mt_seg_axpy(const double* x, double* y, const Py_ssize_t* ptr, Py_ssize_t K,
+                     const double* a)
     int mt_simd_level()
     int mt_simd_set(int level)
 
