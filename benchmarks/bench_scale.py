@@ -83,8 +83,10 @@ CHILD = textwrap.dedent('''
 ''')
 
 
-def run(case: str, scale: float, tol: float, python: str) -> dict:
-    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+def run(case: str, scale: float, tol: float, python: str, threads: int = 1) -> dict:
+    # BLAS on one thread; mtreg's own OpenMP loops (per-task kernels) on ``threads``
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS="1",
+               MKL_NUM_THREADS="1")
     out = subprocess.run([python, "-c", CHILD, case, str(scale), str(tol)], capture_output=True,
                          text=True, check=False, env=env)
     if out.returncode != 0:
@@ -98,11 +100,13 @@ def main(argv=None) -> None:
     ap.add_argument("--scale", type=float, default=1.0, help="shrink the designs (quick check)")
     ap.add_argument("--tol", type=float, default=1e-6)
     ap.add_argument("--python", default=sys.executable)
+    ap.add_argument("--threads", type=int, default=1,
+                    help="OMP_NUM_THREADS of the fits (mtreg's per-task OpenMP loops)")
     args = ap.parse_args(argv)
     print("| case | design | design MB | build s | fit s | epochs | rows | converged | total | mtreg |\n"
           "|---|---|---|---|---|---|---|---|---|---|")
     for case in args.cases.split(","):
-        r = run(case, args.scale, args.tol, args.python)
+        r = run(case, args.scale, args.tol, args.python, args.threads)
         print(f"| {r['case']} | {r['shape']} | {r['design_mb']:.0f} | {r['build_s']:.2f} | "
               f"{r['fit_s']:.2f} | {r['epochs']} | {r['nonzero_rows']} | {r['converged']} | "
               f"{r['total']:.2f}x | {r['mtreg']:.2f}x |", flush=True)

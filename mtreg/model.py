@@ -245,6 +245,7 @@ class MultiTaskModel:
     def __getstate__(self):
         state = self.__dict__.copy()
         state["_problem"] = None  # rebuilt on demand; do not pickle scaled copies of the data
+        state.pop("_alpha_max_cache", None)  # holds the problem
         return state
 
     def alpha_max(self) -> float:
@@ -254,7 +255,13 @@ class MultiTaskModel:
         for ``"binomial"`` this is the gradient of the mean logistic loss at W = 0 with the
         intercepts at their optimum).
         """
-        return self.penalty.alpha_max(self.problem.null_fit()[2])
+        # once per (problem, penalty settings): every alpha_frac fit and path asks for it
+        problem, key = self.problem, repr(self.penalty)
+        cached = self.__dict__.get("_alpha_max_cache")
+        if cached is None or cached[0] is not problem or cached[1] != key:
+            cached = (problem, key, float(self.penalty.alpha_max(problem.null_fit()[2])))
+            self.__dict__["_alpha_max_cache"] = cached
+        return cached[2]
 
     def fit(self, alpha=None, *, alpha_frac=None, tol=1e-6, max_iter=10_000, init=None):
         """Fit the model.

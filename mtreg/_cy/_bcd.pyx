@@ -468,7 +468,9 @@ def inner_stacked_dense(const floating[::1, :] X, const Py_ssize_t[::1] task_ptr
     cdef double[:, ::1] hist = np.empty((L + 1, max(m, 1)))
     dtype = np.float32 if floating is float else np.float64
     cdef floating[:, ::1] rhist = np.empty((L + 1, max(N, 1)), dtype=dtype)
-    cdef double[::1] wacc = np.empty(max(m, 1))
+    # the extrapolated W[ws] goes to hist[0] (the oldest iterate is no longer needed once
+    # the coefficients are known; hist[0] is reset from W after every full check)
+    cdef double[::1] wacc = hist[0]
     cdef floating[::1] racc = np.empty(max(N, 1), dtype=dtype)
     cdef double cw[_AA_MAX]
     cdef const double* inv_n = &buf[5, 0]

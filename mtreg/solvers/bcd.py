@@ -858,6 +858,7 @@ class _Fit:
                 active = np.zeros((p, K), dtype=np.uint8)
                 active[ws] = ((W[ws] != 0) | (np.abs(Hw) > _ENTRY_THR * lam1[ws, None])
                               | (lam1[ws, None] == 0))
+            G = score = None  # the working set is chosen: free them before the next check
             n_iter += inner(ws, eps_in, max_iter - n_iter, first and prev_alpha is not None,
                             active)
             first = False

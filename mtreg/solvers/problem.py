@@ -133,26 +133,28 @@ class Problem:
                          for a, z in zip(self.task_ptr[:-1], self.task_ptr[1:], strict=True)))
 
     def null_fit(self) -> tuple[float, np.ndarray, np.ndarray]:
-        """Objective, intercepts and gradient at W = 0 (intercepts at their optimum).
+        """Objective, intercepts and gradient at W = 0 (intercepts at their optimum)."""
+        f0, b0 = self._null()
+        return f0, b0, self.gradient(np.zeros((self.n_features, self.n_tasks)), b0)
 
-        Computed once per problem (as long as ``X``, ``y`` and ``task_ptr`` are the same
-        objects) and returned as copies: every ``alpha_frac`` fit and path asks for it."""
+    def _null(self) -> tuple[float, np.ndarray]:
+        """``(F(0, b0), b0)``, computed once per problem (while ``X``, ``y`` and ``task_ptr``
+        are the same objects): every solver's tolerance is relative to it.  ``b0`` is a copy."""
         key = (id(self.X), id(self.y), id(self.task_ptr))
-        cached = self.__dict__.get("_null_fit")
+        cached = self.__dict__.get("_null_cache")
         if cached is None or cached[0] != key:
             b0 = np.zeros(self.n_tasks)
             if self.center_inline:
                 b0 = np.array([self.task_y(k).mean() for k in range(self.n_tasks)])
             W0 = np.zeros((self.n_features, self.n_tasks))
-            cached = (key, (self.datafit(W0, b0), b0, self.gradient(W0, b0)))
-            self.__dict__["_null_fit"] = cached
-        f0, b0, G0 = cached[1]
-        return f0, b0.copy(), G0.copy()
+            cached = (key, self.datafit(W0, b0), b0)
+            self.__dict__["_null_cache"] = cached
+        return cached[1], cached[2].copy()
 
     @property
     def null_objective(self) -> float:
         """Objective at W = 0: the yardstick of the relative tolerance."""
-        return self.null_fit()[0]
+        return self._null()[0]
 
 
 def make_problem(X, y, task_ptr, *, shared: bool, fit_intercept: bool = True,
