@@ -35,7 +35,7 @@ cdef extern from *:
     int mt_omp_max_threads() nogil
 
 from ._accel cimport _aa_coefficients
-from ._blas cimport _axpy_short as _axpy, _dot_short as _dot, _xgemv_t
+from ._blas cimport _axpy_short as _axpy, _dot_short as _dot, _xgemv_t, mt_simd_level
 
 
 cdef enum:
@@ -270,6 +270,7 @@ def lasso_tasks(const floating[::1, :] X, const Py_ssize_t[::1] task_ptr, floati
     cdef double[:, ::1] w_acc = np.zeros((T, pp))
     cdef floating[:, ::1] r_acc = np.zeros((T, max(nmax, 1)), dtype=dtype)
     cdef floating[:, ::1] gf = np.zeros((T, pp), dtype=dtype)
+    mt_simd_level()  # resolve the short-vector loops here, not in the threads
     for k in prange(K, nogil=True, num_threads=T, schedule="dynamic"):
         tid = threadid()
         a0 = task_ptr[k]
