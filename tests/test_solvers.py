@@ -715,3 +715,30 @@ def test_independent_lassos_threads_give_identical_results(monkeypatch):
     assert bcd._task_threads(problem.n_tasks, 100) == 3  # the switch wins
     monkeypatch.setattr(bcd, "_TASK_THREADS", None)
     assert bcd._task_threads(problem.n_tasks, 100) == 1  # too small for threads
+
+
+@pytest.mark.parametrize("shared", [True, False], ids=["shared", "per_task"])
+def test_sparse_int64_indices_match_int32(shared):
+    """The sparse kernels take scipy's index arrays as they are: a CSC design with int64
+    ``indices``/``indptr`` gives the fit of the same design with int32 ones (and neither is
+    copied to intp when the two index arrays share a type)."""
+    if shared:
+        X, Y = shared_data(True, seed=3)
+        y, ptr = Y.T.ravel(), np.arange(Y.shape[1] + 1) * Y.shape[0]
+    else:
+        X, y, ptr = per_task_data(True, seed=3)
+    import dataclasses
+
+    p32 = make_problem(sp.csc_matrix(X), y, ptr, shared=shared, fit_intercept=True,
+                       standardize=False)
+    X64 = p32.X.copy()  # scipy keeps int32 where it can: set int64 index arrays by hand
+    X64.indices, X64.indptr = X64.indices.astype(np.int64), X64.indptr.astype(np.int64)
+    p64 = dataclasses.replace(p32, X=X64)
+    fits = []
+    for problem, itype in ((p32, np.int32), (p64, np.int64)):
+        design = bcd._design_of(problem)
+        assert design.indices.dtype == design.indptr.dtype == itype
+        penalty = GroupLasso()
+        fits.append(bcd.solve(problem, penalty, 0.1 * bcd.alpha_max(problem, penalty), tol=1e-10))
+    np.testing.assert_allclose(fits[1].coef, fits[0].coef, rtol=1e-12, atol=1e-14)
+    assert fits[0].converged and fits[1].converged
