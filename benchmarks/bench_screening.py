@@ -25,40 +25,44 @@ from mtreg.penalties import GroupLasso  # noqa: E402
 from mtreg.solvers import bcd  # noqa: E402
 
 
+def screen(key: str) -> None:
+    """Fit problem ``key`` and print the rows the test discards at every full certificate."""
+    prob = peers.PROBLEMS[key][0](0)
+    problem = peers.mtreg_problem(prob)
+    design = bcd._design_of(problem)
+    lam1 = peers.alpha_max(prob, "l21") / 10  # alpha: every row weight is 1
+    amax = design.a.max(axis=1)  # max_k ||x_jk||^2 / n_k
+    calls = []
+    kernel = bcd._bcd.gap_stacked_dense
+
+    def record(X, task_ptr, r, y, W, lam1_, lam2, rows, l21, G, score):
+        gap, primal = kernel(X, task_ptr, r, y, W, lam1_, lam2, rows, l21, G, score)
+        if rows.size == design.p:  # a full certificate
+            s = 1.0 / max(1.0, score.max())
+            safe = s * np.linalg.norm(G, axis=1) + np.sqrt(2 * gap * amax) < lam1
+            calls.append((gap, int(safe.sum()), int(np.any(W != 0, axis=1).sum())))
+        return gap, primal
+
+    bcd._bcd.gap_stacked_dense = record
+    try:
+        rec = bcd.solve(problem, GroupLasso(), lam1, tol=1e-6)
+    finally:
+        bcd._bcd.gap_stacked_dense = kernel
+    p = design.p
+    print(f"problem {key}: p = {p}, support {int(np.any(rec.coef != 0, axis=1).sum())} rows, "
+          f"{len(calls)} full certificates")
+    print("| certificate | gap | rows screened | nonzero rows |\n|---:|---:|---:|---:|")
+    for i, (gap, n_safe, nnz) in enumerate(calls):
+        print(f"| {i} | {gap:.3g} | {n_safe} ({n_safe / p:.0%}) | {nnz} |")
+    # rows screened at certificate i are skipped by every later full gradient
+    saved = sum(n for _, n, _ in calls[:-1])
+    print(f"\nfull-gradient row products: {len(calls) * p}; screening would skip {saved} "
+          f"({saved / (len(calls) * p):.0%}), about {saved / p:.1f} gradient passes\n")
+
+
 def main():
     for key in ("c", "r"):
-        prob = peers.PROBLEMS[key][0](0)
-        problem = peers.mtreg_problem(prob)
-        design = bcd._design_of(problem)
-        alpha = peers.alpha_max(prob, "l21") / 10
-        lam1 = alpha
-        amax = design.a.max(axis=1)  # max_k ||x_jk||^2 / n_k
-        calls = []
-        kernel = bcd._bcd.gap_stacked_dense
-
-        def record(X, task_ptr, r, y, W, lam1_, lam2, rows, l21, G, score, _k=kernel):
-            gap, primal = _k(X, task_ptr, r, y, W, lam1_, lam2, rows, l21, G, score)
-            if rows.size == design.p:  # a full certificate
-                s = 1.0 / max(1.0, score.max())
-                safe = s * np.linalg.norm(G, axis=1) + np.sqrt(2 * gap * amax) < lam1
-                calls.append((gap, int(safe.sum()), int(np.any(W != 0, axis=1).sum())))
-            return gap, primal
-
-        bcd._bcd.gap_stacked_dense = record
-        try:
-            rec = bcd.solve(problem, GroupLasso(), alpha, tol=1e-6)
-        finally:
-            bcd._bcd.gap_stacked_dense = kernel
-        p = design.p
-        print(f"problem {key}: p = {p}, support {int(np.any(rec.coef != 0, axis=1).sum())} rows, "
-              f"{len(calls)} full certificates")
-        print("| certificate | gap | rows screened | nonzero rows |\n|---:|---:|---:|---:|")
-        for i, (gap, n_safe, nnz) in enumerate(calls):
-            print(f"| {i} | {gap:.3g} | {n_safe} ({n_safe / p:.0%}) | {nnz} |")
-        # rows screened at certificate i are skipped by every later full gradient
-        saved = sum(n for _, n, _ in calls[:-1])
-        print(f"\nfull-gradient row products: {len(calls) * p}; screening would skip {saved} "
-              f"({saved / (len(calls) * p):.0%}), about {saved / p:.1f} gradient passes\n")
+        screen(key)
 
 
 if __name__ == "__main__":
