@@ -7,12 +7,14 @@
 * Parkinsons (``vignettes/gengl_parkinsons.py --full``): 6:2:2 train / validation / test splits,
   nMSE / MAE / EV of Lasso, GL, rMTFL, MeTaG, SSMTL_m next to the paper's Table 2.
 
-Everything runs in one process, single-threaded (``n_jobs`` is never raised: the machine is
-shared). Per-split Parkinsons scores are appended to ``gengl_parkinsons_splits.csv`` as soon as a
-split finishes, so an interrupted run keeps what it did; ``--budget MINUTES`` stops starting new
-splits after that much time. Usage::
+Everything runs in one process, single-threaded unless ``MTREG_N_JOBS`` (read by the synthetic
+vignette) runs its CV folds in parallel: the machine is shared. The synthetic selection is by
+5-fold CV (``mtreg.cv``), Parkinsons' by the paper's validation rows. Per-split Parkinsons
+scores are appended to ``gengl_parkinsons_splits.csv`` as soon as a split finishes, so an
+interrupted run keeps what it did; ``--budget MINUTES`` stops starting new splits after that
+much time. Usage::
 
-    OMP_NUM_THREADS=1 python benchmarks/gengl_fullsize.py [synthetic] [parkinsons]
+    OMP_NUM_THREADS=1 [MTREG_N_JOBS=2] python benchmarks/gengl_fullsize.py [synthetic] [parkinsons]
         [--splits N] [--budget MINUTES] [--out DIR] [--motor]
 
 Tables are written to ``--out`` (default: the current directory) and summarised in
